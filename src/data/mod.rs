@@ -1,0 +1,3 @@
+//! Datasets: embedded synthetic generators (no download needed).
+
+pub mod synthetic;

@@ -1,0 +1,136 @@
+//! Overdamped Langevin dynamics (Euler–Maruyama) and its zero-temperature limit, gradient flow.
+//!
+//! `x_{free} ← x_{free} − dt (∇E(x) + β ∇C(x)) + sqrt(2 dt k_BT) ξ`, `ξ ~ N(0, I)`
+//! (the SDE `dx = −∇E dt + sqrt(2/β_phys) dW` of SYSTEMS.md A with `k_BT = 1/β_phys`).
+//! The clamped prefix never moves; its drive on the free cells is computed once per phase.
+//! The batch is cut into chunks of [`CHUNK`] samples, each processed in one fused pass (GEMM,
+//! nudge, update, noise, finiteness check) with its own keyed random stream.
+
+use super::{Diverged, NoiseKey, Nudge};
+use crate::energy::Energy;
+use crate::real::Real;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A per-step callback `(step, batch)`.
+pub type Observer<'a, T> = &'a mut dyn FnMut(usize, &[T]);
+
+type ChunkItem<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), &'a [T]));
+
+/// Samples per chunk: the unit of parallel work and of random-stream keying.
+pub const CHUNK: usize = 64;
+
+/// Step size, step budget and temperature of a relaxation.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Langevin {
+    /// Euler–Maruyama step `dt`.
+    pub dt: f64,
+    /// Number of steps `K`.
+    pub steps: usize,
+    /// `k_B T = 1/β_phys`; 0 is deterministic gradient flow.
+    pub temperature: f64,
+}
+
+/// Scratch buffers reused across steps and phases (no allocation per step).
+#[derive(Default)]
+pub struct Workspace<T> {
+    drive: Vec<T>,
+    force: Vec<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// An empty workspace (buffers grow on first use).
+    pub fn new() -> Self {
+        Self {
+            drive: Vec::new(),
+            force: Vec::new(),
+        }
+    }
+}
+
+/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) for `dyn_.steps` steps.
+///
+/// `observe(step, x)` is called after every step (step counts from 1) when given.
+/// Returns [`Diverged`] naming `phase` and the step if any free coordinate becomes NaN/Inf.
+#[allow(clippy::too_many_arguments)]
+pub fn relax<T: Real, E: Energy<T> + ?Sized>(
+    energy: &E,
+    x: &mut [T],
+    nc: usize,
+    dyn_: &Langevin,
+    nudge: Option<Nudge<'_, T>>,
+    key: NoiseKey,
+    phase: &str,
+    ws: &mut Workspace<T>,
+    mut observe: Option<Observer<'_, T>>,
+) -> Result<(), Diverged> {
+    let d = energy.dim();
+    let nf = d - nc;
+    let n = x.len() / d;
+    ws.drive.resize(n * nf, T::zero());
+    ws.force.resize(n * nf, T::zero());
+    energy.clamped_drive(x, nc, &mut ws.drive);
+    let dt = T::of(dyn_.dt);
+    let amp = T::of((2.0 * dyn_.dt * dyn_.temperature).sqrt());
+    let noisy = dyn_.temperature > 0.0;
+    let nchunks = n.div_ceil(CHUNK);
+    for step in 0..dyn_.steps {
+        let chunk_step = |(ci, ((xc, fc), dc)): ChunkItem<'_, T>| -> Option<usize> {
+            energy.grad_free(xc, nc, dc, fc);
+            if let Some(nu) = nudge {
+                nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
+            }
+            let mut rng = key.rng(step as u64, ci as u64);
+            let mut bad = T::zero();
+            for (xs, fs) in xc.chunks_exact_mut(d).zip(fc.chunks_exact(nf)) {
+                let xf = &mut xs[nc..];
+                if noisy {
+                    for (xi, &fi) in xf.iter_mut().zip(fs) {
+                        *xi = *xi - dt * fi + amp * T::randn(&mut rng);
+                        bad += *xi * T::zero();
+                    }
+                } else {
+                    for (xi, &fi) in xf.iter_mut().zip(fs) {
+                        *xi -= dt * fi;
+                        bad += *xi * T::zero();
+                    }
+                }
+            }
+            if bad.is_nan() {
+                let first = xc
+                    .chunks_exact(d)
+                    .position(|s| s[nc..].iter().any(|v| !v.is_finite()));
+                Some(ci * CHUNK + first.unwrap_or(0))
+            } else {
+                None
+            }
+        };
+        let bad = if nchunks > 1 {
+            x.par_chunks_mut(CHUNK * d)
+                .zip(ws.force.par_chunks_mut(CHUNK * nf))
+                .zip(ws.drive.par_chunks(CHUNK * nf))
+                .enumerate()
+                .filter_map(chunk_step)
+                .min()
+        } else {
+            x.chunks_mut(CHUNK * d)
+                .zip(ws.force.chunks_mut(CHUNK * nf))
+                .zip(ws.drive.chunks(CHUNK * nf))
+                .enumerate()
+                .filter_map(chunk_step)
+                .min()
+        };
+        if let Some(sample) = bad {
+            return Err(Diverged {
+                phase: phase.to_string(),
+                step: step + 1,
+                sample,
+            });
+        }
+        if let Some(obs) = observe.as_mut() {
+            obs(step + 1, x);
+        }
+    }
+    Ok(())
+}

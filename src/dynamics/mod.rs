@@ -1,0 +1,36 @@
+//! Dynamics that relax a substrate: gradient flow, overdamped Langevin (Euler–Maruyama) and
+//! Newton solves to the exact equilibrium, with a clamped prefix and an optional nudge `β C`.
+
+pub mod langevin;
+pub mod newton;
+pub mod noise;
+
+pub use langevin::{Langevin, Observer, Workspace, relax};
+pub use newton::{NewtonOptions, relax_to_equilibrium};
+pub use noise::NoiseKey;
+
+use crate::energy::cost::Cost;
+use crate::real::Real;
+
+/// A nudge: the dynamics relax `E + β C` instead of `E` (β may be negative).
+#[derive(Clone, Copy)]
+pub struct Nudge<'a, T: Real> {
+    /// The cost attached to the output block.
+    pub cost: &'a dyn Cost<T>,
+    /// Signed nudge strength β.
+    pub beta: T,
+}
+
+/// Dynamics stopped because a state became NaN or infinite.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "dynamics diverged in phase '{phase}' at step {step}: sample {sample} has a NaN/Inf coordinate (reduce dt, the temperature or the couplings)"
+)]
+pub struct Diverged {
+    /// Phase name (e.g. "free", "nudged(+β)").
+    pub phase: String,
+    /// Step index at which the non-finite value appeared.
+    pub step: usize,
+    /// First offending sample.
+    pub sample: usize,
+}

@@ -1,0 +1,94 @@
+//! Substrates: an energy `E_θ(x)` with its force, curvature and parameter derivatives.
+//!
+//! Every substrate implements [`Energy`]; dynamics and learning rules only talk to this trait,
+//! so a new substrate is one new file. Batches use the sample-major layout of
+//! [`crate::linalg`]. Clamped coordinates are, by convention, a *prefix* `0..nc` of the state
+//! vector (input blocks come first), so the free coordinates `nc..D` are contiguous.
+
+pub mod bilinear;
+pub mod cost;
+
+use crate::linalg::view_mut;
+use crate::real::Real;
+use faer::Mat;
+
+/// A named block of the flat parameter vector (used for checkpoints and reports).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamBlock {
+    /// Tensor name, e.g. `"U_0_1"`.
+    pub name: String,
+    /// Row-major shape.
+    pub shape: Vec<usize>,
+    /// Offset into the flat parameter vector.
+    pub offset: usize,
+}
+
+impl ParamBlock {
+    /// Number of scalars in the block.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// True when the block holds no scalar.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A physical substrate's energy `E_θ(x)`, batched over samples.
+///
+/// All methods take sample-major batches (`x.len() = B · D`); `B` is implied by the length,
+/// so the engine may call them on any contiguous chunk of samples.
+pub trait Energy<T: Real>: Send + Sync {
+    /// State dimension `D`.
+    fn dim(&self) -> usize;
+    /// The flat parameter vector θ.
+    fn params(&self) -> &[T];
+    /// Replaces θ (validating it and rebuilding any cached operators).
+    fn set_params(&mut self, theta: &[T]) -> anyhow::Result<()>;
+    /// Layout of θ as named tensors.
+    fn param_blocks(&self) -> Vec<ParamBlock>;
+    /// Number of parameters.
+    fn n_params(&self) -> usize {
+        self.params().len()
+    }
+    /// Per-sample energies `E_θ(x_b)` into `out` (length `B`).
+    fn energy(&self, x: &[T], out: &mut [T]);
+    /// The part of `∂E/∂x_free` that does not depend on the free coordinates (biases and the
+    /// drive of the clamped prefix `0..nc`), written into `drive` (`B × (D − nc)`). It is
+    /// constant during a phase, so the dynamics compute it once per phase.
+    fn clamped_drive(&self, x: &[T], nc: usize, drive: &mut [T]);
+    /// `∂E/∂x_free` for the free coordinates `nc..D` (`out`: `B × (D − nc)`), given the
+    /// cached `drive` from [`Energy::clamped_drive`].
+    fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]);
+    /// Hessian–vector product `∇²_x E(x_b) v_b` over all coordinates (`B × D`).
+    fn hvp(&self, x: &[T], v: &[T], out: &mut [T]);
+    /// `out += Σ_b w_b ∂E/∂θ (x_b)` (length `n_params`).
+    fn grad_theta(&self, x: &[T], w: &[T], out: &mut [T]);
+    /// `out += Σ_b w_b ∂/∂θ (∇_x E(x_b) · v_b)`, the mixed second derivative contracted with
+    /// `v` (the directional derivative of [`Energy::grad_theta`] along `v`).
+    fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]);
+
+    /// Full gradient `∇_x E` over all coordinates (not a hot path: allocates).
+    fn grad_x(&self, x: &[T], out: &mut [T]) {
+        let mut drive = vec![T::zero(); x.len()];
+        self.clamped_drive(x, 0, &mut drive);
+        self.grad_free(x, 0, &drive, out);
+    }
+
+    /// Dense Hessian of one sample's energy restricted to the free block `nc..D`, built from
+    /// Hessian–vector products with unit vectors (substrates may override).
+    fn hessian_free(&self, x: &[T], nc: usize) -> Mat<T> {
+        let d = self.dim();
+        let nf = d - nc;
+        let mut xs = vec![T::zero(); nf * d];
+        let mut vs = vec![T::zero(); nf * d];
+        for j in 0..nf {
+            xs[j * d..(j + 1) * d].copy_from_slice(x);
+            vs[j * d + nc + j] = T::one();
+        }
+        let mut hv = vec![T::zero(); nf * d];
+        self.hvp(&xs, &vs, &mut hv);
+        let hv = view_mut(&mut hv, d);
+        Mat::from_fn(nf, nf, |i, j| hv[(nc + i, j)])
+    }
+}

@@ -1,0 +1,231 @@
+//! Equilibrium Propagation gradient estimators.
+//!
+//! Phases (symmetric-EqProp paper §5, SYSTEMS.md A): free `x⁰` relaxes `E` from the initial
+//! state; each nudged phase relaxes `E + sβ C` starting from the free phase's final state.
+//! Estimators, with `R(x) = mean_b ∂_θE(x_b)` the local readout:
+//! - `one_sided`:   `g = (R(x^β) − R(x⁰)) / β` (paper eq. for `g_β`),
+//! - `symmetric`:   `g = (R(x^β) − R(x^{−β})) / (2β)` (paper Corollary 4),
+//! - `random_sign`: `g = (R(x^{sβ}) − R(x⁰)) / (sβ)` with a random sign `s = ±1` per call.
+//!
+//! At finite temperature the readout is the time average of `∂_θE` over the last
+//! `readout_window` steps of a phase (the finite-temperature EqProp of "EqProp without
+//! limits": `E_β[∂_θE] − E_0[∂_θE]`), since `∂_θE` is not linear in `x`.
+
+use crate::dynamics::{
+    Diverged, Langevin, NewtonOptions, NoiseKey, Nudge, Workspace, relax, relax_to_equilibrium,
+};
+use crate::energy::Energy;
+use crate::energy::cost::Cost;
+use crate::real::Real;
+use serde::{Deserialize, Serialize};
+
+/// Which EqProp estimator.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// `(R(x^β) − R(x⁰))/β`, bias `O(β)`.
+    OneSided,
+    /// `(R(x^β) − R(x^{−β}))/(2β)`, bias `O(β²)`.
+    Symmetric,
+    /// One-sided with a random sign of β each call (unbiased at first order on average).
+    RandomSign,
+}
+
+impl Estimator {
+    /// The snake-case name used in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::OneSided => "one_sided",
+            Estimator::Symmetric => "symmetric",
+            Estimator::RandomSign => "random_sign",
+        }
+    }
+}
+
+/// How one phase is relaxed and read out.
+#[derive(Clone, Copy, Debug)]
+pub struct PhaseSpec {
+    /// Step size, budget and temperature.
+    pub dynamics: Langevin,
+    /// After the steps, solve exactly for the equilibrium (zero temperature only).
+    pub exact: bool,
+    /// Average `∂_θE` over this many final steps (0: read the final state only).
+    pub readout_window: usize,
+}
+
+impl PhaseSpec {
+    /// A phase of `steps` gradient-flow/Langevin steps read at the final state.
+    pub fn finite(dynamics: Langevin) -> Self {
+        Self {
+            dynamics,
+            exact: false,
+            readout_window: 0,
+        }
+    }
+    /// A phase relaxed to its exact equilibrium (zero temperature).
+    pub fn equilibrium() -> Self {
+        Self {
+            dynamics: Langevin {
+                dt: 0.0,
+                steps: 0,
+                temperature: 0.0,
+            },
+            exact: true,
+            readout_window: 0,
+        }
+    }
+}
+
+/// An EqProp protocol: estimator, nudge strength and how the phases are relaxed.
+#[derive(Clone, Copy, Debug)]
+pub struct EqProp {
+    /// Estimator variant.
+    pub estimator: Estimator,
+    /// Nudge strength β > 0.
+    pub beta: f64,
+    /// The free phase.
+    pub free: PhaseSpec,
+    /// The nudged phase(s).
+    pub nudged: PhaseSpec,
+}
+
+/// The estimate and the states it came from.
+pub struct EqPropOutput<T> {
+    /// Gradient estimate (mean over the batch), in f64.
+    pub grad: Vec<f64>,
+    /// Final free-phase state.
+    pub free_state: Vec<T>,
+}
+
+/// Relaxes `x` under `spec` and returns the phase readout `mean_b ∂_θE(x_b)` (time-averaged
+/// over the readout window when it is non-zero).
+#[allow(clippy::too_many_arguments)]
+pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
+    energy: &E,
+    x: &mut [T],
+    nc: usize,
+    spec: &PhaseSpec,
+    nudge: Option<Nudge<'_, T>>,
+    key: NoiseKey,
+    phase: &str,
+    ws: &mut Workspace<T>,
+) -> Result<Vec<f64>, Diverged> {
+    let d = energy.dim();
+    let n = x.len() / d;
+    let np = energy.n_params();
+    let mut acc = vec![T::zero(); np];
+    let window = spec.readout_window.min(spec.dynamics.steps);
+    if window > 0 {
+        let w = vec![T::of(1.0 / (n * window) as f64); n];
+        let start = spec.dynamics.steps - window;
+        let mut obs = |step: usize, xs: &[T]| {
+            if step > start {
+                energy.grad_theta(xs, &w, &mut acc);
+            }
+        };
+        relax(
+            energy,
+            x,
+            nc,
+            &spec.dynamics,
+            nudge,
+            key,
+            phase,
+            ws,
+            Some(&mut obs),
+        )?;
+    } else {
+        relax(energy, x, nc, &spec.dynamics, nudge, key, phase, ws, None)?;
+    }
+    if spec.exact {
+        relax_to_equilibrium(energy, x, nc, nudge, NewtonOptions::default(), phase)?;
+    }
+    if window == 0 {
+        let w = vec![T::of(1.0 / n as f64); n];
+        energy.grad_theta(x, &w, &mut acc);
+    }
+    Ok(acc.iter().map(|v| v.f64()).collect())
+}
+
+impl EqProp {
+    /// Runs the phases from the initial batch `x0` (clamped prefix `0..nc` already set) and
+    /// returns the gradient estimate of `mean_b C_b`.
+    pub fn gradient<T: Real, E: Energy<T> + ?Sized>(
+        &self,
+        energy: &E,
+        x0: &[T],
+        nc: usize,
+        cost: &dyn Cost<T>,
+        key: NoiseKey,
+        ws: &mut Workspace<T>,
+    ) -> Result<EqPropOutput<T>, Diverged> {
+        let mut xf = x0.to_vec();
+        let r0 = run_phase(
+            energy,
+            &mut xf,
+            nc,
+            &self.free,
+            None,
+            key.child(0),
+            "free",
+            ws,
+        )?;
+        let beta = self.beta;
+        let mut nudged = |sign: f64, stream: u64, name: &str| -> Result<Vec<f64>, Diverged> {
+            let mut xs = xf.clone();
+            let nu = Nudge {
+                cost,
+                beta: T::of(sign * beta),
+            };
+            run_phase(
+                energy,
+                &mut xs,
+                nc,
+                &self.nudged,
+                Some(nu),
+                key.child(stream),
+                name,
+                ws,
+            )
+        };
+        let grad: Vec<f64> = match self.estimator {
+            Estimator::OneSided => {
+                let rp = nudged(1.0, 1, "nudged(+beta)")?;
+                rp.iter().zip(&r0).map(|(a, b)| (a - b) / beta).collect()
+            }
+            Estimator::Symmetric => {
+                let rp = nudged(1.0, 1, "nudged(+beta)")?;
+                let rm = nudged(-1.0, 2, "nudged(-beta)")?;
+                rp.iter()
+                    .zip(&rm)
+                    .map(|(a, b)| (a - b) / (2.0 * beta))
+                    .collect()
+            }
+            Estimator::RandomSign => {
+                use rand::Rng;
+                let s = if key.rng(0, u64::MAX).random::<bool>() {
+                    1.0
+                } else {
+                    -1.0
+                };
+                let r = nudged(
+                    s,
+                    3,
+                    if s > 0.0 {
+                        "nudged(+beta)"
+                    } else {
+                        "nudged(-beta)"
+                    },
+                )?;
+                r.iter()
+                    .zip(&r0)
+                    .map(|(a, b)| (a - b) / (s * beta))
+                    .collect()
+            }
+        };
+        Ok(EqPropOutput {
+            grad,
+            free_state: xf,
+        })
+    }
+}

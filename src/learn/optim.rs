@@ -1,0 +1,91 @@
+//! First-order optimizers over the flat parameter vector.
+
+use serde::{Deserialize, Serialize};
+
+/// Optimizer choice (TOML: `{ kind = "adam", lr = 1e-3 }`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    /// Plain or momentum SGD: `v ← μ v + g`, `θ ← θ − lr v`.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum μ (0 for plain SGD).
+        #[serde(default)]
+        momentum: f64,
+    },
+    /// Adam (Kingma & Ba 2015) with bias correction.
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// First-moment decay.
+        #[serde(default = "default_b1")]
+        beta1: f64,
+        /// Second-moment decay.
+        #[serde(default = "default_b2")]
+        beta2: f64,
+        /// Denominator floor.
+        #[serde(default = "default_eps")]
+        eps: f64,
+    },
+}
+
+fn default_b1() -> f64 {
+    0.9
+}
+fn default_b2() -> f64 {
+    0.999
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+
+/// Optimizer state.
+#[derive(Clone, Debug)]
+pub struct Optimizer {
+    cfg: OptimizerConfig,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: u64,
+}
+
+impl Optimizer {
+    /// Fresh state for `n` parameters.
+    pub fn new(cfg: OptimizerConfig, n: usize) -> Self {
+        Self {
+            cfg,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            t: 0,
+        }
+    }
+
+    /// One descent step `θ ← θ − update(g)`.
+    pub fn step(&mut self, theta: &mut [f64], grad: &[f64]) {
+        self.t += 1;
+        match self.cfg {
+            OptimizerConfig::Sgd { lr, momentum } => {
+                for ((p, m), &g) in theta.iter_mut().zip(&mut self.m).zip(grad) {
+                    *m = momentum * *m + g;
+                    *p -= lr * *m;
+                }
+            }
+            OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
+                let c1 = 1.0 - beta1.powi(self.t as i32);
+                let c2 = 1.0 - beta2.powi(self.t as i32);
+                for (((p, m), v), &g) in
+                    theta.iter_mut().zip(&mut self.m).zip(&mut self.v).zip(grad)
+                {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+                }
+            }
+        }
+    }
+}
