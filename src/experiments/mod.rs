@@ -1,0 +1,3 @@
+//! Paper reproductions, one module each.
+
+pub mod thermo_eqprop;

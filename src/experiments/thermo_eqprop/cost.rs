@@ -1,0 +1,111 @@
+//! Physical-unit cost accounting (paper §8).
+//!
+//! Substrate: each equilibration dissipates `c_init k_BT / (2 λ⋆)` per cell, and a symmetric
+//! step has three phases, so `E_analog = 3 · N_cells · c_init · k_BT / (2 λ⋆)` (with the
+//! default `c_init = 2` this is the paper's `3 N_cells k_BT / λ⋆`). `λ⋆` is measured: the
+//! smallest eigenvalue of the free Hessian at the free equilibrium, averaged over a batch,
+//! in the simulation's units. Digital: backprop through the `K` unrolled steps of the same
+//! substrate with its factored couplings, `N_MAC = backprop_factor · K · MACs(force)` per
+//! sample, at `e_mac_j` joules per MAC.
+
+use super::ctx::{Ctx, stream};
+use crate::energy::Energy;
+use crate::energy::bilinear::Bilinear;
+use crate::real::Real;
+use faer::{Mat, Side};
+use serde::Serialize;
+
+/// Boltzmann constant, J/K.
+pub const K_B: f64 = 1.380_649e-23;
+
+/// Costs at one stiffness.
+#[derive(Clone, Debug, Serialize)]
+pub struct CostPoint {
+    /// Stiffness `a`.
+    pub stiffness: f64,
+    /// Measured `λ⋆`.
+    pub lambda_star: f64,
+    /// Substrate energy per symmetric training step and sample, J.
+    pub e_analog_j: f64,
+    /// Digital backprop energy per step and sample, J.
+    pub e_digital_j: f64,
+    /// `e_digital / e_analog`.
+    pub advantage: f64,
+}
+
+/// Cost results.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cost {
+    /// At the configured stiffness.
+    pub nominal: CostPoint,
+    /// Stiffness sweep.
+    pub sweep: Vec<CostPoint>,
+    /// `N_MAC` of one digital step.
+    pub n_mac: f64,
+    /// Cells of the substrate.
+    pub n_cells: usize,
+    /// `k_BT` in joules.
+    pub kbt_j: f64,
+    /// Energy per cell and equilibration that would make the analog step cost
+    /// `e_digital / 1e3.5` (the paper's quoted advantage, geometric middle of 1e3..1e4), J.
+    pub cell_energy_for_paper_ratio_j: f64,
+}
+
+fn lambda_star<T: Real>(ctx: &Ctx<'_, T>, energy: &Bilinear<T>) -> anyhow::Result<f64> {
+    let p = ctx.batch(stream::E1, 0);
+    let x = ctx.equilibrium(energy, &p)?;
+    let d = energy.dim();
+    let n = x.len() / d;
+    let mut s = 0.0;
+    for b in 0..n {
+        let h = energy.hessian_free(&x[b * d..(b + 1) * d], ctx.nc);
+        let hf = Mat::<f64>::from_fn(h.nrows(), h.ncols(), |i, j| h[(i, j)].f64());
+        let ev = hf
+            .self_adjoint_eigenvalues(Side::Lower)
+            .map_err(|e| anyhow::anyhow!("eigenvalues of the free Hessian: {e:?}"))?;
+        s += ev[0];
+    }
+    Ok(s / n as f64)
+}
+
+fn point<T: Real>(ctx: &Ctx<'_, T>, energy: &Bilinear<T>, n_mac: f64) -> anyhow::Result<CostPoint> {
+    let m = &ctx.cfg.cost_model;
+    let lam = lambda_star(ctx, energy)?;
+    let kbt = K_B * m.temperature_kelvin;
+    let e_analog = 3.0 * energy.dim() as f64 * m.c_init * kbt / (2.0 * lam);
+    let e_digital = n_mac * m.e_mac_j;
+    Ok(CostPoint {
+        stiffness: energy.config().stiffness,
+        lambda_star: lam,
+        e_analog_j: e_analog,
+        e_digital_j: e_digital,
+        advantage: e_digital / e_analog,
+    })
+}
+
+/// Runs the cost accounting.
+pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Cost> {
+    ctx.pb.set_message("cost accounting");
+    let m = &ctx.cfg.cost_model;
+    let n_mac =
+        m.backprop_factor * ctx.cfg.dynamics.steps as f64 * ctx.energy.macs_per_force() as f64;
+    let nominal = point(ctx, &ctx.energy, n_mac)?;
+    let mut sweep = vec![];
+    for &a in &m.stiffness_sweep {
+        let mut sc = ctx.cfg.substrate.clone();
+        sc.stiffness = a;
+        let e = Bilinear::<T>::new(&sc, ctx.cfg.seed)?;
+        sweep.push(point(ctx, &e, n_mac)?);
+    }
+    let kbt = K_B * m.temperature_kelvin;
+    let target = nominal.e_digital_j / 10f64.powf(3.5);
+    ctx.pb.inc(1);
+    Ok(Cost {
+        cell_energy_for_paper_ratio_j: target / (3.0 * ctx.energy.dim() as f64),
+        nominal,
+        sweep,
+        n_mac,
+        n_cells: ctx.energy.dim(),
+        kbt_j: kbt,
+    })
+}

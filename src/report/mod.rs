@@ -1,0 +1,8 @@
+//! Reporting: atomic JSON/CSV output, PNG plots, console tables and run directories.
+//!
+//! Everything here is presentation/persistence only; no physics lives in this module.
+
+pub mod json;
+pub mod plot;
+pub mod rundir;
+pub mod table;
