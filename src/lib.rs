@@ -4,6 +4,7 @@
 //! nudging) → [`learn`] (EqProp estimators, exact references, optimizers) → [`experiments`]
 //! (one module per paper reproduction) → [`report`] (JSON, CSV, plots) → the `physlearn` CLI.
 
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod dynamics;

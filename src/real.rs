@@ -29,6 +29,32 @@ pub trait Real:
     fn f64(self) -> f64;
     /// One standard-normal draw.
     fn randn<R: Rng + ?Sized>(rng: &mut R) -> Self;
+    /// Runs `f` on a zeroed per-thread scratch buffer of `len` scalars, reused across calls
+    /// (so hot paths need no allocation). Re-entrant: a nested call gets its own buffer.
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+}
+
+fn scratch<T: Copy + Default, R>(
+    cell: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let mut buf = cell.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    buf.clear();
+    buf.resize(len, T::default());
+    let r = f(&mut buf);
+    cell.with(|c| {
+        let mut slot = c.borrow_mut();
+        if slot.capacity() < buf.capacity() {
+            *slot = buf;
+        }
+    });
+    r
+}
+
+thread_local! {
+    static SCRATCH_F64: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH_F32: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Real for f64 {
@@ -45,6 +71,9 @@ impl Real for f64 {
     fn randn<R: Rng + ?Sized>(rng: &mut R) -> Self {
         StandardNormal.sample(rng)
     }
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+        scratch(&SCRATCH_F64, len, f)
+    }
 }
 
 impl Real for f32 {
@@ -60,6 +89,9 @@ impl Real for f32 {
     #[inline(always)]
     fn randn<R: Rng + ?Sized>(rng: &mut R) -> Self {
         StandardNormal.sample(rng)
+    }
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+        scratch(&SCRATCH_F32, len, f)
     }
 }
 

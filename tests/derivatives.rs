@@ -171,3 +171,51 @@ fn dsm_cost_gradient_and_curvature_match_finite_differences() {
     let diff: Vec<f64> = g2.iter().zip(&g).map(|(a, b)| a - b).collect();
     assert!(max_abs_diff(&hv, &diff) < 1e-12);
 }
+
+#[test]
+fn f32_substrate_agrees_with_f64() {
+    use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
+    use physlearn::energy::bilinear::Bilinear;
+    use physlearn::learn::{EqProp, Estimator, PhaseSpec};
+    let cfg = small_cfg();
+    let e64 = Bilinear::<f64>::new(&cfg, 4).unwrap();
+    let e32 = Bilinear::<f32>::new(&cfg, 4).unwrap();
+    let x = rand_vec(5 * e64.dim(), 5, 0.8);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let (mut g, mut g32) = (vec![0.0; x.len()], vec![0.0f32; x.len()]);
+    e64.grad_x(&x, &mut g);
+    e32.grad_x(&x32, &mut g32);
+    let g32: Vec<f64> = g32.iter().map(|&v| v as f64).collect();
+    assert!(max_abs_diff(&g, &g32) < 1e-5 * (1.0 + max_abs(&g)));
+    // A symmetric EqProp gradient at finite relaxation, in both precisions.
+    let (_, b) = small_system(4, 8);
+    let dyn_ = Langevin {
+        dt: 0.05,
+        steps: 100,
+        temperature: 0.0,
+    };
+    let ep = EqProp::new(Estimator::Symmetric, 0.1, PhaseSpec::finite(dyn_));
+    let ga = ep
+        .gradient(
+            &e64,
+            &b.initial_state::<f64>(10),
+            3,
+            &b.cost::<f64>(7),
+            NoiseKey::new(0, 0),
+            &mut Workspace::new(),
+        )
+        .unwrap()
+        .grad;
+    let gb = ep
+        .gradient(
+            &e32,
+            &b.initial_state::<f32>(10),
+            3,
+            &b.cost::<f32>(7),
+            NoiseKey::new(0, 0),
+            &mut Workspace::new(),
+        )
+        .unwrap()
+        .grad;
+    assert!(physlearn::linalg::cosine(&ga, &gb) > 0.9999);
+}

@@ -78,6 +78,9 @@ fn tiny_run_writes_summary_plots_and_run_record() {
         "meta.json",
         "metrics.json",
         "train_curves.csv",
+        "params_init.safetensors",
+        "params_symmetric.safetensors",
+        "params_exact.safetensors",
     ] {
         let bytes = std::fs::read(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(bytes.len() > 100, "{f} is nearly empty");

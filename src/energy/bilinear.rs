@@ -314,16 +314,17 @@ impl<T: Real> Bilinear<T> {
         let d2 = b.nrows();
         let n = b.ncols();
         let mm = MatRef::from_row_major_slice(m, d2, k);
-        let mut p = Mat::<T>::zeros(k, n);
-        gemm(p.as_mut(), false, mm.transpose(), b, T::one());
-        for (j, &wj) in w.iter().enumerate() {
-            for r in 0..k {
-                p[(r, j)] *= wj;
+        T::with_scratch(k * n, |buf| {
+            let mut p = MatMut::from_column_major_slice_mut(buf, k, n);
+            gemm(p.as_mut(), false, mm.transpose(), b, T::one());
+            for (j, &wj) in w.iter().enumerate() {
+                for r in 0..k {
+                    p[(r, j)] *= wj;
+                }
             }
-        }
-        let d1 = a.nrows();
-        let o = MatMut::from_row_major_slice_mut(out, d1, k);
-        gemm(o, true, a, p.transpose(), T::one());
+            let o = MatMut::from_row_major_slice_mut(out, a.nrows(), k);
+            gemm(o, true, a, p.as_ref().transpose(), T::one());
+        });
     }
 }
 
@@ -383,27 +384,28 @@ impl<T: Real> Energy<T> for Bilinear<T> {
 
     fn energy(&self, x: &[T], out: &mut [T]) {
         let d = self.d;
-        let mut jx = vec![T::zero(); x.len()];
-        gemm(
-            view_mut(&mut jx, d),
-            false,
-            self.j.as_ref(),
-            view(x, d),
-            T::one(),
-        );
         let (half, quarter) = (T::of(0.5), T::of(0.25));
-        for (b, o) in out.iter_mut().enumerate() {
-            let xs = &x[b * d..(b + 1) * d];
-            let js = &jx[b * d..(b + 1) * d];
-            let mut e = T::zero();
-            for i in 0..d {
-                let xi = xs[i];
-                let x2 = xi * xi;
-                e += half * self.a * x2 + quarter * self.c * x2 * x2 - self.h_full[i] * xi
-                    + half * xi * js[i];
+        T::with_scratch(x.len(), |jx| {
+            gemm(
+                view_mut(jx, d),
+                false,
+                self.j.as_ref(),
+                view(x, d),
+                T::one(),
+            );
+            for (b, o) in out.iter_mut().enumerate() {
+                let xs = &x[b * d..(b + 1) * d];
+                let js = &jx[b * d..(b + 1) * d];
+                let mut e = T::zero();
+                for i in 0..d {
+                    let xi = xs[i];
+                    let x2 = xi * xi;
+                    e += half * self.a * x2 + quarter * self.c * x2 * x2 - self.h_full[i] * xi
+                        + half * xi * js[i];
+                }
+                *o = e;
             }
-            *o = e;
-        }
+        });
     }
 
     fn clamped_drive(&self, x: &[T], nc: usize, drive: &mut [T]) {

@@ -148,6 +148,16 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
 }
 
 impl EqProp {
+    /// A protocol whose free and nudged phases share one spec.
+    pub fn new(estimator: Estimator, beta: f64, phases: PhaseSpec) -> Self {
+        Self {
+            estimator,
+            beta,
+            free: phases,
+            nudged: phases,
+        }
+    }
+
     /// Runs the phases from the initial batch `x0` (clamped prefix `0..nc` already set) and
     /// returns the gradient estimate of `mean_b C_b`.
     pub fn gradient<T: Real, E: Energy<T> + ?Sized>(

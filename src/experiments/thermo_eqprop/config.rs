@@ -184,7 +184,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             steps: 400,
-            beta: 0.05,
+            beta: 0.1,
             optimizer: OptimizerConfig::Adam {
                 lr: 3e-3,
                 beta1: 0.9,

@@ -2,10 +2,11 @@
 
 use super::config::ThermoConfig;
 use crate::data::synthetic::{DsmBatch, GaussianData};
-use crate::dynamics::{Langevin, NewtonOptions, NoiseKey, relax_to_equilibrium};
+use crate::dynamics::{Langevin, NewtonOptions, NoiseKey, Workspace, relax_to_equilibrium};
 use crate::energy::Energy;
 use crate::energy::bilinear::Bilinear;
 use crate::energy::cost::WeightedSquaredError;
+use crate::learn::EqProp;
 use crate::learn::exact::implicit_gradient;
 use crate::real::Real;
 use indicatif::ProgressBar;
@@ -113,6 +114,21 @@ impl<'a, T: Real> Ctx<'a, T> {
     pub fn implicit<E: Energy<T>>(&self, energy: &E, p: &Prepared<T>) -> anyhow::Result<Vec<f64>> {
         let x = self.equilibrium(energy, p)?;
         Ok(implicit_gradient(energy, &x, self.nc, &p.cost))
+    }
+}
+
+impl<T: Real> Ctx<'_, T> {
+    /// Runs `ep` on a prepared batch of the initial substrate; returns the estimate.
+    pub fn estimate(
+        &self,
+        p: &Prepared<T>,
+        ep: &EqProp,
+        key: NoiseKey,
+        ws: &mut Workspace<T>,
+    ) -> anyhow::Result<Vec<f64>> {
+        Ok(ep
+            .gradient(&self.energy, &p.x0, self.nc, &p.cost, key, ws)?
+            .grad)
     }
 }
 

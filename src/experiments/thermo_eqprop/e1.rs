@@ -108,14 +108,7 @@ fn finite_cos<T: Real>(
     // EqProp's free phase draws from key.child(0): BPTT differentiates that same trajectory.
     let (gb, _) = bptt_gradient(&ctx.energy, &p.x0, ctx.nc, &dyn_, &p.cost, key.child(0), ws)?;
     let est = |e: Estimator, ws: &mut Workspace<T>| {
-        EqProp {
-            estimator: e,
-            beta,
-            free: PhaseSpec::finite(dyn_),
-            nudged: PhaseSpec::finite(dyn_),
-        }
-        .gradient(&ctx.energy, &p.x0, ctx.nc, &p.cost, key, ws)
-        .map(|o| o.grad)
+        ctx.estimate(&p, &EqProp::new(e, beta, PhaseSpec::finite(dyn_)), key, ws)
     };
     let go = est(Estimator::OneSided, ws)?;
     let gs = est(Estimator::Symmetric, ws)?;
@@ -172,21 +165,12 @@ pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<E1> {
             let fin0 = finite_cos(ctx, i, ctx.dynamics(k, 0.0), beta, &gi, &mut ws)?;
             let rel = {
                 let est = |e| {
-                    EqProp {
-                        estimator: e,
-                        beta,
-                        free: PhaseSpec::equilibrium(),
-                        nudged: PhaseSpec::equilibrium(),
-                    }
-                    .gradient(
-                        &ctx.energy,
-                        &p.x0,
-                        ctx.nc,
-                        &p.cost,
+                    ctx.estimate(
+                        &p,
+                        &EqProp::new(e, beta, PhaseSpec::equilibrium()),
                         NoiseKey::new(0, 0),
                         &mut Workspace::new(),
                     )
-                    .map(|o| o.grad)
                 };
                 let (go, gs) = (est(Estimator::OneSided)?, est(Estimator::Symmetric)?);
                 BatchCos {

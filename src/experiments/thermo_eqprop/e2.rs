@@ -121,21 +121,12 @@ pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<E2> {
             )?;
             let limit = finite_budget_limit(&ctx.energy, &xf, ctx.nc, &dyn_, &p.cost);
             let mut est = |e, beta, spec: PhaseSpec| {
-                EqProp {
-                    estimator: e,
-                    beta,
-                    free: spec,
-                    nudged: spec,
-                }
-                .gradient(
-                    &ctx.energy,
-                    &p.x0,
-                    ctx.nc,
-                    &p.cost,
+                ctx.estimate(
+                    &p,
+                    &EqProp::new(e, beta, spec),
                     NoiseKey::new(0, 0),
                     &mut ws,
                 )
-                .map(|o| o.grad)
             };
             let mut out = PerBatch {
                 implicit,

@@ -75,6 +75,9 @@ pub struct Run {
     pub evals: Vec<EvalPoint>,
     /// Set when the dynamics diverged (the run stops there).
     pub diverged: Option<String>,
+    /// Final parameters (written as a safetensors checkpoint, not into the JSON).
+    #[serde(skip)]
+    pub theta: Vec<f64>,
 }
 
 /// E3 results.
@@ -101,12 +104,7 @@ fn eqprop(
         exact: false,
         readout_window: window,
     };
-    EqProp {
-        estimator: est,
-        beta,
-        free: spec,
-        nudged: spec,
-    }
+    EqProp::new(est, beta, spec)
 }
 
 /// Bias–variance sweep.
@@ -121,21 +119,12 @@ pub fn bias_variance<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<BiasVariance> 
     let k2s: Vec<f64> = [0.01, 0.02, 0.04]
         .iter()
         .map(|&b| -> anyhow::Result<f64> {
-            let g = EqProp {
-                estimator: Estimator::Symmetric,
-                beta: b,
-                free: PhaseSpec::equilibrium(),
-                nudged: PhaseSpec::equilibrium(),
-            }
-            .gradient(
-                &ctx.energy,
-                &p.x0,
-                ctx.nc,
-                &p.cost,
+            let g = ctx.estimate(
+                &p,
+                &EqProp::new(Estimator::Symmetric, b, PhaseSpec::equilibrium()),
                 NoiseKey::new(0, 0),
                 &mut Workspace::new(),
-            )?
-            .grad;
+            )?;
             Ok(dist(&g, &g_exact) / (b * b))
         })
         .collect::<anyhow::Result<_>>()?;
@@ -275,12 +264,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
         "one_sided" => Some(Estimator::OneSided),
         _ => None,
     };
-    let eqprop_of = |e: Estimator| EqProp {
-        estimator: e,
-        beta: tc.beta,
-        free: PhaseSpec::finite(dyn_),
-        nudged: PhaseSpec::finite(dyn_),
-    };
+    let eqprop_of = |e: Estimator| EqProp::new(e, tc.beta, PhaseSpec::finite(dyn_));
     let mut step_fn = |step: usize,
                        energy: &mut crate::energy::bilinear::Bilinear<T>,
                        evals: &mut Vec<EvalPoint>|
@@ -362,6 +346,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
         method: method.to_string(),
         evals,
         diverged,
+        theta,
     }
 }
 

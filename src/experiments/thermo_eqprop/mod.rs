@@ -16,6 +16,8 @@ pub mod plots;
 
 pub use config::ThermoConfig;
 
+use crate::checkpoint;
+use crate::energy::Energy;
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::rundir::RunDir;
@@ -190,6 +192,32 @@ fn run_typed<T: Real>(cfg: &ThermoConfig, dir: &RunDir) -> anyhow::Result<Value>
         ],
         &rows,
     )?;
+    let blocks = ctx.energy.param_blocks();
+    let meta = |m: &str| {
+        [
+            ("method", m.to_string()),
+            ("seed", cfg.seed.to_string()),
+            ("experiment", "thermo-eqprop".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    checkpoint::save(
+        &dir.file("params_init.safetensors"),
+        &blocks,
+        ctx.energy.params(),
+        meta("init"),
+    )?;
+    for run in &r3.runs {
+        let th: Vec<T> = run.theta.iter().map(|&v| T::of(v)).collect();
+        checkpoint::save(
+            &dir.file(&format!("params_{}.safetensors", run.method)),
+            &blocks,
+            &th,
+            meta(&run.method),
+        )?;
+    }
     plots::e1(&dir.path, &r1)?;
     plots::e2(&dir.path, &r2)?;
     plots::e3(&dir.path, &r3)?;
