@@ -8,127 +8,30 @@ use physlearn::energy::cost::Cost;
 
 const H: f64 = 1e-6;
 
-fn total_energy(e: &impl Energy<f64>, x: &[f64]) -> f64 {
-    let n = x.len() / e.dim();
-    let mut out = vec![0.0; n];
-    e.energy(x, &mut out);
-    out.iter().sum()
-}
-
 #[test]
-fn force_matches_finite_differences() {
-    let (e, _) = small_system(1, 3);
-    let x = rand_vec(3 * e.dim(), 2, 0.8);
-    let mut g = vec![0.0; x.len()];
-    e.grad_x(&x, &mut g);
-    let mut fd = vec![0.0; x.len()];
-    for i in 0..x.len() {
-        let (mut xp, mut xm) = (x.clone(), x.clone());
-        xp[i] += H;
-        xm[i] -= H;
-        fd[i] = (total_energy(&e, &xp) - total_energy(&e, &xm)) / (2.0 * H);
-    }
-    assert!(
-        max_abs_diff(&g, &fd) < 1e-7 * (1.0 + max_abs(&fd)),
-        "{g:?}\n{fd:?}"
-    );
-}
-
-#[test]
-fn clamped_drive_plus_free_force_is_the_free_block_of_the_force() {
-    let (e, _) = small_system(3, 4);
-    let d = e.dim();
-    let nc = 3;
-    let x = rand_vec(4 * d, 4, 1.0);
-    let mut g = vec![0.0; x.len()];
-    e.grad_x(&x, &mut g);
-    let mut drive = vec![0.0; 4 * (d - nc)];
-    let mut gf = vec![0.0; 4 * (d - nc)];
-    e.clamped_drive(&x, nc, &mut drive);
-    e.grad_free(&x, nc, &drive, &mut gf);
-    for b in 0..4 {
-        for i in 0..d - nc {
-            assert!((gf[b * (d - nc) + i] - g[b * d + nc + i]).abs() < 1e-12);
-        }
-    }
-}
-
-#[test]
-fn hvp_matches_finite_differences_of_the_force() {
-    let (e, _) = small_system(5, 2);
-    let x = rand_vec(2 * e.dim(), 6, 0.8);
-    let v = rand_vec(2 * e.dim(), 7, 1.0);
-    let mut hv = vec![0.0; x.len()];
-    e.hvp(&x, &v, &mut hv);
-    let (mut gp, mut gm) = (vec![0.0; x.len()], vec![0.0; x.len()]);
-    let xp: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + H * b).collect();
-    let xm: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a - H * b).collect();
-    e.grad_x(&xp, &mut gp);
-    e.grad_x(&xm, &mut gm);
-    let fd: Vec<f64> = gp
-        .iter()
-        .zip(&gm)
-        .map(|(a, b)| (a - b) / (2.0 * H))
-        .collect();
-    assert!(max_abs_diff(&hv, &fd) < 1e-7 * (1.0 + max_abs(&fd)));
-    // The dense free Hessian agrees with the HVP.
-    let nc = 3;
-    let hm = e.hessian_free(&x[..e.dim()], nc);
-    for i in 0..e.dim() - nc {
-        let s: f64 = (0..e.dim() - nc).map(|j| hm[(i, j)] * v[nc + j]).sum();
-        let mut vfree = v[..e.dim()].to_vec();
-        vfree[..nc].fill(0.0);
-        let mut o = vec![0.0; e.dim()];
-        e.hvp(&x[..e.dim()], &vfree, &mut o);
-        assert!((s - o[nc + i]).abs() < 1e-12);
-    }
-}
-
-#[test]
-fn parameter_derivatives_match_finite_differences() {
-    let (mut e, _) = small_system(8, 3);
-    let x = rand_vec(3 * e.dim(), 9, 0.9);
-    let w = vec![0.5, -1.0, 2.0];
-    let mut g = vec![0.0; e.n_params()];
-    e.grad_theta(&x, &w, &mut g);
-    let theta = e.params().to_vec();
-    let d = e.dim();
-    let weighted = |e: &physlearn::energy::bilinear::Bilinear<f64>| {
-        let mut out = vec![0.0; 3];
-        e.energy(&x, &mut out);
-        out.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
+fn bilinear_substrate_passes_every_derivative_check() {
+    let (mut e, _) = small_system(1, 3);
+    checks::all(&mut e, 3, 2);
+    // Also with an explicit pair list (a chain) and no quartic term.
+    let cfg = physlearn::energy::bilinear::BilinearConfig {
+        pairs: Some(vec![[0, 1], [1, 2]]),
+        quartic: 0.0,
+        ..small_cfg()
     };
-    for i in 0..theta.len() {
-        let mut tp = theta.clone();
-        tp[i] += H;
-        e.set_params(&tp).unwrap();
-        let fp = weighted(&e);
-        tp[i] -= 2.0 * H;
-        e.set_params(&tp).unwrap();
-        let fm = weighted(&e);
-        let fd = (fp - fm) / (2.0 * H);
-        assert!(
-            (g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
-            "param {i}: {} vs {fd}",
-            g[i]
-        );
+    let mut e = physlearn::energy::bilinear::Bilinear::<f64>::new(&cfg, 5).unwrap();
+    checks::all(&mut e, 3, 7);
+}
+
+#[test]
+fn hopfield_network_passes_every_derivative_check() {
+    let mut e = physlearn::energy::hopfield::Hopfield::<f64>::new(&[5, 4, 3, 2], 3).unwrap();
+    // Non-zero biases so their derivatives are exercised.
+    let mut th = e.params().to_vec();
+    for (i, v) in th.iter_mut().enumerate().rev().take(9) {
+        *v = 0.1 * i as f64 / 10.0 - 0.3;
     }
-    e.set_params(&theta).unwrap();
-    // Mixed derivative: directional derivative of grad_theta along v.
-    let v = rand_vec(3 * d, 10, 1.0);
-    let mut gd = vec![0.0; e.n_params()];
-    e.grad_theta_dir(&x, &v, &w, &mut gd);
-    let xp: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + H * b).collect();
-    let xm: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a - H * b).collect();
-    let (mut gp, mut gm) = (vec![0.0; e.n_params()], vec![0.0; e.n_params()]);
-    e.grad_theta(&xp, &w, &mut gp);
-    e.grad_theta(&xm, &w, &mut gm);
-    let fd: Vec<f64> = gp
-        .iter()
-        .zip(&gm)
-        .map(|(a, b)| (a - b) / (2.0 * H))
-        .collect();
-    assert!(max_abs_diff(&gd, &fd) < 1e-6 * (1.0 + max_abs(&fd)));
+    e.set_params(&th).unwrap();
+    checks::all(&mut e, 5, 11);
 }
 
 #[test]

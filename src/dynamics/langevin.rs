@@ -3,6 +3,7 @@
 //! `x_{free} ← x_{free} − dt (∇E(x) + β ∇C(x)) + sqrt(2 dt k_BT) ξ`, `ξ ~ N(0, I)`
 //! (the SDE `dx = −∇E dt + sqrt(2/β_phys) dW` of SYSTEMS.md A with `k_BT = 1/β_phys`).
 //! The clamped prefix never moves; its drive on the free cells is computed once per phase.
+//! Substrates with [`Energy::bounds`] are projected onto their box after each step.
 //! The batch is cut into chunks of [`CHUNK`] samples, each processed in one fused pass (GEMM,
 //! nudge, update, noise, finiteness check) with its own keyed random stream.
 
@@ -74,6 +75,12 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
     let dt = T::of(dyn_.dt);
     let amp = T::of((2.0 * dyn_.dt * dyn_.temperature).sqrt());
     let noisy = dyn_.temperature > 0.0;
+    // Box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are projected back
+    // onto the box after every step: projected gradient flow / Langevin.
+    let (lo, hi) = energy
+        .bounds()
+        .map(|(l, h)| (T::of(l), T::of(h)))
+        .unwrap_or((T::neg_infinity(), T::infinity()));
     let nchunks = n.div_ceil(CHUNK);
     for step in 0..dyn_.steps {
         let chunk_step = |(ci, ((xc, fc), dc)): ChunkItem<'_, T>| -> Option<usize> {
@@ -87,13 +94,15 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
                 let xf = &mut xs[nc..];
                 if noisy {
                     for (xi, &fi) in xf.iter_mut().zip(fs) {
-                        *xi = *xi - dt * fi + amp * T::randn(&mut rng);
-                        bad += *xi * T::zero();
+                        let v = *xi - dt * fi + amp * T::randn(&mut rng);
+                        bad += v * T::zero();
+                        *xi = v.max(lo).min(hi);
                     }
                 } else {
                     for (xi, &fi) in xf.iter_mut().zip(fs) {
-                        *xi -= dt * fi;
-                        bad += *xi * T::zero();
+                        let v = *xi - dt * fi;
+                        bad += v * T::zero();
+                        *xi = v.max(lo).min(hi);
                     }
                 }
             }

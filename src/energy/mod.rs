@@ -7,6 +7,7 @@
 
 pub mod bilinear;
 pub mod cost;
+pub mod hopfield;
 
 use crate::linalg::view_mut;
 use crate::real::Real;
@@ -67,6 +68,12 @@ pub trait Energy<T: Real>: Send + Sync {
     /// `out += Σ_b w_b ∂/∂θ (∇_x E(x_b) · v_b)`, the mixed second derivative contracted with
     /// `v` (the directional derivative of [`Energy::grad_theta`] along `v`).
     fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]);
+
+    /// Box `[lo, hi]` that every free coordinate must stay in (the dynamics project onto it),
+    /// or `None` for an unconstrained state.
+    fn bounds(&self) -> Option<(f64, f64)> {
+        None
+    }
 
     /// Full gradient `∇_x E` over all coordinates (not a hot path: allocates).
     fn grad_x(&self, x: &[T], out: &mut [T]) {

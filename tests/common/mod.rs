@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: a small bilinear system in f64.
 #![allow(dead_code)]
 
+pub mod checks;
+
 use physlearn::data::synthetic::{DsmBatch, GaussianData, SyntheticConfig};
 use physlearn::dynamics::NoiseKey;
 use physlearn::energy::bilinear::{Bilinear, BilinearConfig};

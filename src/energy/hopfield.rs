@@ -1,0 +1,338 @@
+//! Layered Hopfield energy with the hard sigmoid, as used by Equilibrium Propagation
+//! (Scellier & Bengio 2017; the cSB-EqProp paper, SYSTEMS.md C).
+//!
+//! `E(s) = ½ Σ_i s_i² − Σ_l ρ(s_{l+1})ᵀ W_l ρ(s_l) − Σ_{i ∉ input} b_i ρ(s_i)`,
+//! `ρ(s) = clip(s, 0, 1)`. The dynamics keep every unit inside the box `[0, 1]`
+//! ([`Energy::bounds`]): projected gradient flow, the fixed-point iteration
+//! `s_l ← ρ(W_{l−1} s_{l−1} + W_lᵀ s_{l+1} + b_l)` (its `dt = 1` case) and cSB with inelastic
+//! walls. Inside the box `ρ(s) = s`, so this module implements the smooth energy
+//! `E(s) = ½‖s‖² − Σ_l s_{l+1}ᵀ W_l s_l − bᵀ s` whose derivatives are exact there; the box is
+//! the dynamics' business. Layer 0 is the (clamped) input, the last layer the output.
+
+use super::{Energy, ParamBlock};
+use crate::linalg::{gemm, view, view_mut};
+use crate::real::Real;
+use anyhow::{bail, ensure};
+use faer::{MatMut, MatRef};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// A layered Hopfield network: sizes, weights `W_l` (`n_{l+1} × n_l`) and biases.
+#[derive(Clone, Debug)]
+pub struct Hopfield<T: Real> {
+    sizes: Vec<usize>,
+    offs: Vec<usize>,
+    /// Offset of `W_l` in θ.
+    w_off: Vec<usize>,
+    /// Offset of `b_l` (l ≥ 1) in θ, indexed by `l − 1`.
+    b_off: Vec<usize>,
+    theta: Vec<T>,
+}
+
+impl<T: Real> Hopfield<T> {
+    /// A network of layer sizes `sizes` (input first) with Glorot-uniform weights drawn from
+    /// `seed` and zero biases.
+    pub fn new(sizes: &[usize], seed: u64) -> anyhow::Result<Self> {
+        ensure!(
+            sizes.len() >= 2,
+            "a Hopfield network needs at least an input and an output layer (got sizes {sizes:?})"
+        );
+        ensure!(
+            sizes.iter().all(|&n| n > 0),
+            "every layer size must be > 0 (got {sizes:?})"
+        );
+        let mut offs = vec![0];
+        for &n in sizes {
+            offs.push(offs.last().unwrap() + n);
+        }
+        let mut p = 0;
+        let mut w_off = vec![];
+        for l in 0..sizes.len() - 1 {
+            w_off.push(p);
+            p += sizes[l + 1] * sizes[l];
+        }
+        let mut b_off = vec![];
+        for &n in &sizes[1..] {
+            b_off.push(p);
+            p += n;
+        }
+        let mut theta = vec![T::zero(); p];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x040F_1E1D);
+        for l in 0..sizes.len() - 1 {
+            let lim = (6.0 / (sizes[l] + sizes[l + 1]) as f64).sqrt();
+            for v in &mut theta[w_off[l]..w_off[l] + sizes[l + 1] * sizes[l]] {
+                *v = T::of(rand::Rng::random_range(&mut rng, -lim..lim));
+            }
+        }
+        Ok(Self {
+            sizes: sizes.to_vec(),
+            offs,
+            w_off,
+            b_off,
+            theta,
+        })
+    }
+
+    /// Layer sizes.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+    /// Size of the clamped input layer.
+    pub fn n_clamped(&self) -> usize {
+        self.sizes[0]
+    }
+    /// Output layer as `(start, len)`.
+    pub fn output_block(&self) -> (usize, usize) {
+        let l = self.sizes.len() - 1;
+        (self.offs[l], self.sizes[l])
+    }
+    /// Layer `l` as a coordinate range.
+    pub fn layer(&self, l: usize) -> std::ops::Range<usize> {
+        self.offs[l]..self.offs[l + 1]
+    }
+
+    fn w(&self, l: usize) -> MatRef<'_, T> {
+        let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+        MatRef::from_row_major_slice(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c)
+    }
+
+    fn b(&self, l: usize) -> &[T] {
+        &self.theta[self.b_off[l - 1]..self.b_off[l - 1] + self.sizes[l]]
+    }
+
+    /// `out_rows(layer l) += −(W_{l−1} s_{l−1} + W_lᵀ s_{l+1})` restricted to layers
+    /// `first..` for both the written layer and the source layers; `out` is `B × (D − off)`
+    /// with `off = offs[first]`.
+    fn acc_couplings(&self, x: &[T], first: usize, out: &mut [T]) {
+        let d = self.offs[self.sizes.len()];
+        let off = self.offs[first];
+        let nf = d - off;
+        let xv = view(x, d);
+        let mut ov = view_mut(out, nf);
+        let nl = self.sizes.len();
+        for l in first..nl {
+            let rows = self.offs[l] - off..self.offs[l + 1] - off;
+            if l > first {
+                let src = xv.subrows(self.offs[l - 1], self.sizes[l - 1]);
+                gemm(
+                    ov.as_mut().subrows_mut(rows.start, rows.len()),
+                    true,
+                    self.w(l - 1),
+                    src,
+                    -T::one(),
+                );
+            }
+            if l + 1 < nl {
+                let src = xv.subrows(self.offs[l + 1], self.sizes[l + 1]);
+                gemm(
+                    ov.as_mut().subrows_mut(rows.start, rows.len()),
+                    true,
+                    self.w(l).transpose(),
+                    src,
+                    -T::one(),
+                );
+            }
+        }
+    }
+
+    /// `out += Σ_b w_b u_b v_bᵀ` into a row-major `rows × cols` block (`u`: rows × B, `v`: cols × B).
+    fn acc_outer(out: &mut [T], u: MatRef<'_, T>, v: MatRef<'_, T>, w: &[T], scale: T) {
+        let (rows, cols, n) = (u.nrows(), v.nrows(), u.ncols());
+        T::with_scratch(cols * n, |buf| {
+            let mut vw = MatMut::from_column_major_slice_mut(buf, cols, n);
+            for (j, &wj) in w.iter().enumerate() {
+                for i in 0..cols {
+                    vw[(i, j)] = v[(i, j)] * wj;
+                }
+            }
+            let o = MatMut::from_row_major_slice_mut(out, rows, cols);
+            gemm(o, true, u, vw.as_ref().transpose(), scale);
+        });
+    }
+}
+
+impl<T: Real> Energy<T> for Hopfield<T> {
+    fn dim(&self) -> usize {
+        self.offs[self.sizes.len()]
+    }
+
+    fn params(&self) -> &[T] {
+        &self.theta
+    }
+
+    fn set_params(&mut self, theta: &[T]) -> anyhow::Result<()> {
+        if theta.len() != self.theta.len() {
+            bail!(
+                "Hopfield network: parameter vector has length {}, expected {}",
+                theta.len(),
+                self.theta.len()
+            );
+        }
+        if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
+            let name = self
+                .param_blocks()
+                .into_iter()
+                .find(|b| i >= b.offset && i < b.offset + b.len())
+                .map(|b| b.name)
+                .unwrap_or_default();
+            bail!("Hopfield network: parameter {name} is NaN or Inf (index {i})");
+        }
+        self.theta.copy_from_slice(theta);
+        Ok(())
+    }
+
+    fn param_blocks(&self) -> Vec<ParamBlock> {
+        let mut v = vec![];
+        for l in 0..self.sizes.len() - 1 {
+            v.push(ParamBlock {
+                name: format!("W_{l}"),
+                shape: vec![self.sizes[l + 1], self.sizes[l]],
+                offset: self.w_off[l],
+            });
+        }
+        for l in 1..self.sizes.len() {
+            v.push(ParamBlock {
+                name: format!("b_{l}"),
+                shape: vec![self.sizes[l]],
+                offset: self.b_off[l - 1],
+            });
+        }
+        v
+    }
+
+    fn bounds(&self) -> Option<(f64, f64)> {
+        Some((0.0, 1.0))
+    }
+
+    fn energy(&self, x: &[T], out: &mut [T]) {
+        let d = self.dim();
+        let half = T::of(0.5);
+        // E = ½‖s‖² − bᵀs + ½ sᵀ(∂E/∂s − s + b) over the couplings: use the coupling force.
+        T::with_scratch(x.len(), |c| {
+            self.acc_couplings(x, 0, c);
+            for (b, o) in out.iter_mut().enumerate() {
+                let xs = &x[b * d..(b + 1) * d];
+                let cs = &c[b * d..(b + 1) * d];
+                let mut e = T::zero();
+                for i in 0..d {
+                    e += half * xs[i] * xs[i] + half * xs[i] * cs[i];
+                }
+                for l in 1..self.sizes.len() {
+                    for (&bi, &si) in self.b(l).iter().zip(&xs[self.layer(l)]) {
+                        e -= bi * si;
+                    }
+                }
+                *o = e;
+            }
+        });
+    }
+
+    fn clamped_drive(&self, x: &[T], nc: usize, drive: &mut [T]) {
+        assert!(
+            nc == 0 || nc == self.sizes[0],
+            "Hopfield: the clamped prefix must be the whole input layer or nothing"
+        );
+        let d = self.dim();
+        let nf = d - nc;
+        let first = if nc == 0 { 0 } else { 1 };
+        for db in drive.chunks_exact_mut(nf) {
+            for l in first.max(1)..self.sizes.len() {
+                let r = self.offs[l] - nc..self.offs[l + 1] - nc;
+                for (o, &b) in db[r].iter_mut().zip(self.b(l)) {
+                    *o = -b;
+                }
+            }
+            if first == 0 {
+                db[..self.sizes[0]].fill(T::zero());
+            }
+        }
+        if nc > 0 {
+            let xin = view(x, d).subrows(0, nc);
+            let mut dv = view_mut(drive, nf);
+            gemm(
+                dv.as_mut().subrows_mut(0, self.sizes[1]),
+                true,
+                self.w(0),
+                xin,
+                -T::one(),
+            );
+        }
+    }
+
+    fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        let d = self.dim();
+        let first = if nc == 0 { 0 } else { 1 };
+        out.copy_from_slice(drive);
+        self.acc_couplings(x, first, out);
+        let nf = d - nc;
+        for (o, xs) in out.chunks_exact_mut(nf).zip(x.chunks_exact(d)) {
+            for (o, &s) in o.iter_mut().zip(&xs[nc..]) {
+                *o += s;
+            }
+        }
+    }
+
+    fn hvp(&self, _x: &[T], v: &[T], out: &mut [T]) {
+        out.fill(T::zero());
+        self.acc_couplings(v, 0, out);
+        for (o, &vi) in out.iter_mut().zip(v) {
+            *o += vi;
+        }
+    }
+
+    fn grad_theta(&self, x: &[T], w: &[T], out: &mut [T]) {
+        let d = self.dim();
+        let xv = view(x, d);
+        for l in 0..self.sizes.len() - 1 {
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            let u = xv.subrows(self.offs[l + 1], r);
+            let v = xv.subrows(self.offs[l], c);
+            Self::acc_outer(
+                &mut out[self.w_off[l]..self.w_off[l] + r * c],
+                u,
+                v,
+                w,
+                -T::one(),
+            );
+        }
+        for l in 1..self.sizes.len() {
+            let (bo, n, lo) = (self.b_off[l - 1], self.sizes[l], self.offs[l]);
+            for (xs, &wb) in x.chunks_exact(d).zip(w) {
+                for (o, &s) in out[bo..bo + n].iter_mut().zip(&xs[lo..lo + n]) {
+                    *o -= wb * s;
+                }
+            }
+        }
+    }
+
+    fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]) {
+        let d = self.dim();
+        let (xv, vv) = (view(x, d), view(v, d));
+        for l in 0..self.sizes.len() - 1 {
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            let o = &mut out[self.w_off[l]..self.w_off[l] + r * c];
+            Self::acc_outer(
+                o,
+                vv.subrows(self.offs[l + 1], r),
+                xv.subrows(self.offs[l], c),
+                w,
+                -T::one(),
+            );
+            Self::acc_outer(
+                o,
+                xv.subrows(self.offs[l + 1], r),
+                vv.subrows(self.offs[l], c),
+                w,
+                -T::one(),
+            );
+        }
+        for l in 1..self.sizes.len() {
+            let (bo, n, lo) = (self.b_off[l - 1], self.sizes[l], self.offs[l]);
+            for (vs, &wb) in v.chunks_exact(d).zip(w) {
+                for (o, &s) in out[bo..bo + n].iter_mut().zip(&vs[lo..lo + n]) {
+                    *o -= wb * s;
+                }
+            }
+        }
+    }
+}
