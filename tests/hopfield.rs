@@ -74,3 +74,72 @@ fn noisy_dynamics_stay_in_the_box() {
         "strong noise should hit the walls"
     );
 }
+
+#[test]
+fn csb_reaches_the_gradient_flow_equilibrium() {
+    use physlearn::dynamics::{Csb, relax_with};
+    let e = Hopfield::<f64>::new(&[6, 8, 3], 4).unwrap();
+    let d = e.dim();
+    let mut rng = NoiseKey::new(2, 2).rng(0, 0);
+    let x0: Vec<f64> = (0..3 * d)
+        .map(|_| rand::Rng::random::<f64>(&mut rng))
+        .collect();
+    let mut xg = x0.clone();
+    let gf = Langevin {
+        dt: 0.2,
+        steps: 2000,
+        temperature: 0.0,
+    };
+    relax(
+        &e,
+        &mut xg,
+        6,
+        &gf,
+        None,
+        NoiseKey::new(0, 0),
+        "free",
+        &mut Workspace::new(),
+        None,
+    )
+    .unwrap();
+    let mut xc = x0.clone();
+    let csb = Csb {
+        dt: 0.2,
+        damping: 1.0,
+        steps: 2000,
+        noise: 0.0,
+    };
+    relax_with(
+        &e,
+        &mut xc,
+        6,
+        &csb,
+        None,
+        NoiseKey::new(0, 0),
+        "free",
+        &mut Workspace::new(),
+        None,
+    )
+    .unwrap();
+    let err = xg
+        .iter()
+        .zip(&xc)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err < 1e-8, "cSB and gradient flow disagree by {err}");
+    // With noise the positions still never leave the box.
+    let noisy = Csb { noise: 0.3, ..csb };
+    let mut xn = x0.clone();
+    relax_with(
+        &e,
+        &mut xn,
+        6,
+        &noisy,
+        None,
+        NoiseKey::new(1, 0),
+        "free",
+        &mut Workspace::new(),
+        None,
+    )
+    .unwrap();
+    assert!(xn.iter().all(|v| (0.0..=1.0).contains(v)));
+}

@@ -10,13 +10,14 @@
 use super::{Diverged, NoiseKey, Nudge};
 use crate::energy::Energy;
 use crate::real::Real;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A per-step callback `(step, batch)`.
 pub type Observer<'a, T> = &'a mut dyn FnMut(usize, &[T]);
 
-type ChunkItem<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), &'a [T]));
+type ChunkItem<'a, T> = (usize, (((&'a mut [T], &'a mut [T]), &'a [T]), &'a mut [T]));
 
 /// Samples per chunk: the unit of parallel work and of random-stream keying.
 pub const CHUNK: usize = 64;
@@ -38,6 +39,7 @@ pub struct Langevin {
 pub struct Workspace<T> {
     drive: Vec<T>,
     force: Vec<T>,
+    aux: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -46,20 +48,93 @@ impl<T: Real> Workspace<T> {
         Self {
             drive: Vec::new(),
             force: Vec::new(),
+            aux: Vec::new(),
         }
     }
 }
 
-/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) for `dyn_.steps` steps.
-///
-/// `observe(step, x)` is called after every step (step counts from 1) when given.
-/// Returns [`Diverged`] naming `phase` and the step if any free coordinate becomes NaN/Inf.
+/// An explicit integrator of `ẋ = −∇(E + βC)` and friends, applied sample by sample to the
+/// free coordinates. The shared driver ([`relax_with`]) handles clamping, the once-per-phase
+/// drive, nudging, chunking, random-stream keying and NaN detection.
+pub trait Integrator: Sync {
+    /// Number of steps per phase.
+    fn steps(&self) -> usize;
+    /// Updates one sample's free coordinates `x` given the force `f = ∂(E + βC)/∂x` and the
+    /// integrator's auxiliary state `aux` (same length, zero at the start of a phase, e.g. a
+    /// momentum), projecting onto `[lo, hi]`. Returns `Σ v · 0` over the unprojected new
+    /// values `v`, which is NaN exactly when one of them is not finite.
+    fn update<T: Real>(
+        &self,
+        x: &mut [T],
+        f: &[T],
+        aux: &mut [T],
+        rng: &mut Xoshiro256PlusPlus,
+        lo: T,
+        hi: T,
+    ) -> T;
+}
+
+impl Integrator for Langevin {
+    fn steps(&self) -> usize {
+        self.steps
+    }
+    #[inline]
+    fn update<T: Real>(
+        &self,
+        x: &mut [T],
+        f: &[T],
+        _aux: &mut [T],
+        rng: &mut Xoshiro256PlusPlus,
+        lo: T,
+        hi: T,
+    ) -> T {
+        let dt = T::of(self.dt);
+        let mut bad = T::zero();
+        if self.temperature > 0.0 {
+            let amp = T::of((2.0 * self.dt * self.temperature).sqrt());
+            for (xi, &fi) in x.iter_mut().zip(f) {
+                let v = *xi - dt * fi + amp * T::randn(rng);
+                bad += v * T::zero();
+                *xi = v.max(lo).min(hi);
+            }
+        } else {
+            for (xi, &fi) in x.iter_mut().zip(f) {
+                let v = *xi - dt * fi;
+                bad += v * T::zero();
+                *xi = v.max(lo).min(hi);
+            }
+        }
+        bad
+    }
+}
+
+/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) by `dyn_.steps`
+/// Euler–Maruyama steps: [`relax_with`] and the [`Langevin`] integrator.
 #[allow(clippy::too_many_arguments)]
 pub fn relax<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
     x: &mut [T],
     nc: usize,
     dyn_: &Langevin,
+    nudge: Option<Nudge<'_, T>>,
+    key: NoiseKey,
+    phase: &str,
+    ws: &mut Workspace<T>,
+    observe: Option<Observer<'_, T>>,
+) -> Result<(), Diverged> {
+    relax_with(energy, x, nc, dyn_, nudge, key, phase, ws, observe)
+}
+
+/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) with any [`Integrator`].
+///
+/// `observe(step, x)` is called after every step (step counts from 1) when given.
+/// Returns [`Diverged`] naming `phase` and the step if any free coordinate becomes NaN/Inf.
+#[allow(clippy::too_many_arguments)]
+pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
+    energy: &E,
+    x: &mut [T],
+    nc: usize,
+    integ: &I,
     nudge: Option<Nudge<'_, T>>,
     key: NoiseKey,
     phase: &str,
@@ -71,10 +146,9 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
     let n = x.len() / d;
     ws.drive.resize(n * nf, T::zero());
     ws.force.resize(n * nf, T::zero());
+    ws.aux.clear();
+    ws.aux.resize(n * nf, T::zero());
     energy.clamped_drive(x, nc, &mut ws.drive);
-    let dt = T::of(dyn_.dt);
-    let amp = T::of((2.0 * dyn_.dt * dyn_.temperature).sqrt());
-    let noisy = dyn_.temperature > 0.0;
     // Box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are projected back
     // onto the box after every step: projected gradient flow / Langevin.
     let (lo, hi) = energy
@@ -82,29 +156,20 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
         .map(|(l, h)| (T::of(l), T::of(h)))
         .unwrap_or((T::neg_infinity(), T::infinity()));
     let nchunks = n.div_ceil(CHUNK);
-    for step in 0..dyn_.steps {
-        let chunk_step = |(ci, ((xc, fc), dc)): ChunkItem<'_, T>| -> Option<usize> {
+    for step in 0..integ.steps() {
+        let chunk_step = |(ci, (((xc, fc), dc), ac)): ChunkItem<'_, T>| -> Option<usize> {
             energy.grad_free(xc, nc, dc, fc);
             if let Some(nu) = nudge {
                 nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
             }
             let mut rng = key.rng(step as u64, ci as u64);
             let mut bad = T::zero();
-            for (xs, fs) in xc.chunks_exact_mut(d).zip(fc.chunks_exact(nf)) {
-                let xf = &mut xs[nc..];
-                if noisy {
-                    for (xi, &fi) in xf.iter_mut().zip(fs) {
-                        let v = *xi - dt * fi + amp * T::randn(&mut rng);
-                        bad += v * T::zero();
-                        *xi = v.max(lo).min(hi);
-                    }
-                } else {
-                    for (xi, &fi) in xf.iter_mut().zip(fs) {
-                        let v = *xi - dt * fi;
-                        bad += v * T::zero();
-                        *xi = v.max(lo).min(hi);
-                    }
-                }
+            for ((xs, fs), a) in xc
+                .chunks_exact_mut(d)
+                .zip(fc.chunks_exact(nf))
+                .zip(ac.chunks_exact_mut(nf))
+            {
+                bad += integ.update(&mut xs[nc..], fs, a, &mut rng, lo, hi);
             }
             if bad.is_nan() {
                 let first = xc
@@ -119,6 +184,7 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
             x.par_chunks_mut(CHUNK * d)
                 .zip(ws.force.par_chunks_mut(CHUNK * nf))
                 .zip(ws.drive.par_chunks(CHUNK * nf))
+                .zip(ws.aux.par_chunks_mut(CHUNK * nf))
                 .enumerate()
                 .filter_map(chunk_step)
                 .min()
@@ -126,6 +192,7 @@ pub fn relax<T: Real, E: Energy<T> + ?Sized>(
             x.chunks_mut(CHUNK * d)
                 .zip(ws.force.chunks_mut(CHUNK * nf))
                 .zip(ws.drive.chunks(CHUNK * nf))
+                .zip(ws.aux.chunks_mut(CHUNK * nf))
                 .enumerate()
                 .filter_map(chunk_step)
                 .min()

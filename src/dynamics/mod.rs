@@ -1,11 +1,14 @@
-//! Dynamics that relax a substrate: gradient flow, overdamped Langevin (Euler–Maruyama) and
-//! Newton solves to the exact equilibrium, with a clamped prefix and an optional nudge `β C`.
+//! Dynamics that relax a substrate: gradient flow, overdamped Langevin (Euler–Maruyama),
+//! continuous simulated bifurcation, and Newton solves to the exact equilibrium, with a
+//! clamped prefix and an optional nudge `β C`.
 
+pub mod csb;
 pub mod langevin;
 pub mod newton;
 pub mod noise;
 
-pub use langevin::{Langevin, Observer, Workspace, relax};
+pub use csb::Csb;
+pub use langevin::{Integrator, Langevin, Observer, Workspace, relax, relax_with};
 pub use newton::{NewtonOptions, relax_to_equilibrium};
 pub use noise::NoiseKey;
 
