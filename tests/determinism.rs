@@ -15,7 +15,7 @@ fn gradient(seed: u64, batch: usize) -> Vec<f64> {
         temperature: 0.01,
     };
     let spec = PhaseSpec {
-        dynamics: dyn_,
+        dynamics: dyn_.into(),
         exact: false,
         readout_window: 10,
     };

@@ -143,3 +143,151 @@ fn csb_reaches_the_gradient_flow_equilibrium() {
     .unwrap();
     assert!(xn.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+mod rules {
+    use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
+    use physlearn::energy::Energy;
+    use physlearn::energy::cost::WeightedSquaredError;
+    use physlearn::energy::hopfield::Hopfield;
+    use physlearn::learn::exact::{bptt_gradient, implicit_gradient, mean_cost};
+    use physlearn::learn::{EqProp, Estimator, PhaseSpec};
+    use physlearn::linalg::{cosine, dist, norm};
+
+    /// A 6-8-3 net with Glorot weights times `scale` (large enough that some units saturate).
+    fn setup(scale: f64) -> (Hopfield<f64>, Vec<f64>, WeightedSquaredError<f64>) {
+        let mut e = Hopfield::<f64>::new(&[6, 8, 3], 9).unwrap();
+        // Scaled weights, and small non-zero biases: with zero biases and zero initial states
+        // the first projected step lands exactly on the wall, where the loss has a kink.
+        let nw = e.params().len() - 11;
+        let th: Vec<f64> = e
+            .params()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i < nw {
+                    scale * v
+                } else {
+                    0.05 * ((i % 7) as f64 - 3.5)
+                }
+            })
+            .collect();
+        e.set_params(&th).unwrap();
+        let d = e.dim();
+        let n = 5;
+        let mut rng = NoiseKey::new(4, 4).rng(0, 0);
+        let mut x0 = vec![0.0; n * d];
+        let mut target = vec![0.0; n * 3];
+        for b in 0..n {
+            for i in 0..6 {
+                x0[b * d + i] = rand::Rng::random::<f64>(&mut rng);
+            }
+            target[b * 3 + b % 3] = 1.0;
+        }
+        let (start, len) = e.output_block();
+        (
+            e,
+            x0,
+            WeightedSquaredError {
+                start,
+                len,
+                target,
+                weight: vec![1.0; n],
+            },
+        )
+    }
+
+    #[test]
+    fn bptt_through_projected_steps_matches_finite_differences() {
+        let (mut e, x0, cost) = setup(0.8);
+        let dyn_ = Langevin {
+            dt: 0.3,
+            steps: 30,
+            temperature: 0.0,
+        };
+        let key = NoiseKey::new(0, 0);
+        let mut ws = Workspace::new();
+        let (g, xk) = bptt_gradient(&e, &x0, 6, &dyn_, &cost, key, &mut ws).unwrap();
+        assert!(
+            xk.iter().any(|&v| v == 0.0 || v == 1.0),
+            "some units should saturate"
+        );
+        let theta = e.params().to_vec();
+        let h = 1e-7;
+        let mut fd = vec![0.0; theta.len()];
+        for i in 0..theta.len() {
+            let mut t = theta.clone();
+            let mut l = [0.0; 2];
+            for (s, sign) in [1.0, -1.0].iter().enumerate() {
+                t[i] = theta[i] + sign * h;
+                e.set_params(&t).unwrap();
+                let mut x = x0.clone();
+                relax(&e, &mut x, 6, &dyn_, None, key, "free", &mut ws, None).unwrap();
+                l[s] = mean_cost(&cost, &x, e.dim());
+            }
+            fd[i] = (l[0] - l[1]) / (2.0 * h);
+        }
+        e.set_params(&theta).unwrap();
+        assert!(
+            norm(&fd) > 1e-3,
+            "degenerate test: the loss does not depend on θ"
+        );
+        let bad: Vec<(usize, f64, f64)> = g
+            .iter()
+            .zip(&fd)
+            .enumerate()
+            .filter(|(_, (a, b))| (*a - *b).abs() > 1e-6)
+            .map(|(i, (a, b))| (i, *a, *b))
+            .collect();
+        assert!(
+            dist(&g, &fd) < 1e-6 * (1.0 + norm(&fd)),
+            "mismatches {bad:?}"
+        );
+    }
+
+    #[test]
+    fn implicit_gradient_with_active_set_equals_bptt_and_symmetric_eqprop() {
+        let (e, x0, cost) = setup(0.8);
+        let long = Langevin {
+            dt: 0.3,
+            steps: 3000,
+            temperature: 0.0,
+        };
+        let mut ws = Workspace::new();
+        let (gb, xeq) =
+            bptt_gradient(&e, &x0, 6, &long, &cost, NoiseKey::new(0, 0), &mut ws).unwrap();
+        let gi = implicit_gradient(&e, &xeq, 6, &cost);
+        let pinned = xeq.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+        assert!(
+            pinned > 0 && norm(&gi) > 1e-3,
+            "degenerate test: {pinned} pinned units, ‖∇L‖ = {}",
+            norm(&gi)
+        );
+        assert!(
+            dist(&gb, &gi) < 1e-8 * norm(&gi),
+            "implicit vs BPTT: {}",
+            dist(&gb, &gi) / norm(&gi)
+        );
+        // Inside the box the energy and the cost are quadratic, so the equilibrium is linear in
+        // β as long as the nudge unpins no unit (β below the smallest wall slack; at β = 0.01
+        // some units already leave the walls here): then symmetric EqProp is exact and
+        // one-sided has an O(β) bias.
+        let mut est = |e_: Estimator, beta: f64| {
+            let g = EqProp::new(e_, beta, PhaseSpec::finite(long))
+                .gradient(&e, &x0, 6, &cost, NoiseKey::new(0, 0), &mut ws)
+                .unwrap()
+                .grad;
+            dist(&g, &gi) / norm(&gi)
+        };
+        let sym = est(Estimator::Symmetric, 1e-4);
+        assert!(sym < 1e-6, "symmetric relative error {sym}");
+        let (o1, o2) = (
+            est(Estimator::OneSided, 2e-4),
+            est(Estimator::OneSided, 1e-4),
+        );
+        assert!(
+            ((o1 / o2).log2() - 1.0).abs() < 0.1,
+            "one-sided order {}",
+            (o1 / o2).log2()
+        );
+    }
+}

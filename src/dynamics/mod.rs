@@ -37,3 +37,50 @@ pub struct Diverged {
     /// First offending sample.
     pub sample: usize,
 }
+
+/// The relaxation dynamics of a phase: overdamped Langevin / gradient flow or cSB.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Relaxation {
+    /// Euler–Maruyama / gradient flow.
+    Langevin(Langevin),
+    /// Continuous simulated bifurcation.
+    Csb(Csb),
+}
+
+impl From<Langevin> for Relaxation {
+    fn from(l: Langevin) -> Self {
+        Relaxation::Langevin(l)
+    }
+}
+
+impl From<Csb> for Relaxation {
+    fn from(c: Csb) -> Self {
+        Relaxation::Csb(c)
+    }
+}
+
+impl Integrator for Relaxation {
+    fn steps(&self) -> usize {
+        match self {
+            Relaxation::Langevin(l) => l.steps(),
+            Relaxation::Csb(c) => c.steps(),
+        }
+    }
+
+    #[inline]
+    fn update<T: Real>(
+        &self,
+        x: &mut [T],
+        f: &[T],
+        aux: &mut [T],
+        rng: &mut rand_xoshiro::Xoshiro256PlusPlus,
+        lo: T,
+        hi: T,
+    ) -> T {
+        match self {
+            Relaxation::Langevin(l) => l.update(x, f, aux, rng, lo, hi),
+            Relaxation::Csb(c) => c.update(x, f, aux, rng, lo, hi),
+        }
+    }
+}

@@ -12,7 +12,8 @@
 //! limits": `E_β[∂_θE] − E_0[∂_θE]`), since `∂_θE` is not linear in `x`.
 
 use crate::dynamics::{
-    Diverged, Langevin, NewtonOptions, NoiseKey, Nudge, Workspace, relax, relax_to_equilibrium,
+    Diverged, Integrator, Langevin, NewtonOptions, NoiseKey, Nudge, Relaxation, Workspace,
+    relax_to_equilibrium, relax_with,
 };
 use crate::energy::Energy;
 use crate::energy::cost::Cost;
@@ -46,7 +47,7 @@ impl Estimator {
 #[derive(Clone, Copy, Debug)]
 pub struct PhaseSpec {
     /// Step size, budget and temperature.
-    pub dynamics: Langevin,
+    pub dynamics: Relaxation,
     /// After the steps, solve exactly for the equilibrium (zero temperature only).
     pub exact: bool,
     /// Average `∂_θE` over this many final steps (0: read the final state only).
@@ -55,9 +56,9 @@ pub struct PhaseSpec {
 
 impl PhaseSpec {
     /// A phase of `steps` gradient-flow/Langevin steps read at the final state.
-    pub fn finite(dynamics: Langevin) -> Self {
+    pub fn finite(dynamics: impl Into<Relaxation>) -> Self {
         Self {
-            dynamics,
+            dynamics: dynamics.into(),
             exact: false,
             readout_window: 0,
         }
@@ -65,11 +66,11 @@ impl PhaseSpec {
     /// A phase relaxed to its exact equilibrium (zero temperature).
     pub fn equilibrium() -> Self {
         Self {
-            dynamics: Langevin {
+            dynamics: Relaxation::Langevin(Langevin {
                 dt: 0.0,
                 steps: 0,
                 temperature: 0.0,
-            },
+            }),
             exact: true,
             readout_window: 0,
         }
@@ -114,16 +115,16 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
     let n = x.len() / d;
     let np = energy.n_params();
     let mut acc = vec![T::zero(); np];
-    let window = spec.readout_window.min(spec.dynamics.steps);
+    let window = spec.readout_window.min(spec.dynamics.steps());
     if window > 0 {
         let w = vec![T::of(1.0 / (n * window) as f64); n];
-        let start = spec.dynamics.steps - window;
+        let start = spec.dynamics.steps() - window;
         let mut obs = |step: usize, xs: &[T]| {
             if step > start {
                 energy.grad_theta(xs, &w, &mut acc);
             }
         };
-        relax(
+        relax_with(
             energy,
             x,
             nc,
@@ -135,7 +136,7 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
             Some(&mut obs),
         )?;
     } else {
-        relax(energy, x, nc, &spec.dynamics, nudge, key, phase, ws, None)?;
+        relax_with(energy, x, nc, &spec.dynamics, nudge, key, phase, ws, None)?;
     }
     if spec.exact {
         relax_to_equilibrium(energy, x, nc, nudge, NewtonOptions::default(), phase)?;

@@ -16,6 +16,16 @@ use crate::real::Real;
 use faer::{Mat, Side, linalg::solvers::Solve};
 use rayon::prelude::*;
 
+/// True when `v` sits on a wall of the substrate's box (projected dynamics put it there
+/// exactly), so it is locally fixed and carries no derivative.
+#[inline]
+fn at_bound<T: Real>(v: T, bounds: Option<(f64, f64)>) -> bool {
+    match bounds {
+        Some((lo, hi)) => v == T::of(lo) || v == T::of(hi),
+        None => false,
+    }
+}
+
 /// Batch-mean cost `mean_b C_b(x_b)`.
 pub fn mean_cost<T: Real>(cost: &dyn Cost<T>, x: &[T], d: usize) -> f64 {
     let n = x.len() / d;
@@ -34,13 +44,26 @@ pub fn implicit_gradient<T: Real, E: Energy<T> + ?Sized>(
     let d = energy.dim();
     let nf = d - nc;
     let n = x_eq.len() / d;
+    let bounds = energy.bounds();
     // λ_b = H_b⁻¹ ∇C_b, placed in a full-dimension direction vector (zero on the clamped block).
     let mut lam = vec![T::zero(); n * d];
     lam.par_chunks_mut(d).enumerate().for_each(|(b, lb)| {
         let xs = &x_eq[b * d..(b + 1) * d];
         let mut g = vec![T::zero(); nf];
         cost.add_grad(xs, d, nc, b, T::one(), &mut g);
-        let h = energy.hessian_free(xs, nc);
+        let mut h = energy.hessian_free(xs, nc);
+        // Units pinned at a wall of the box do not move to first order: drop them (active set).
+        let pinned: Vec<bool> = (0..nf).map(|i| at_bound(xs[nc + i], bounds)).collect();
+        for i in 0..nf {
+            for j in 0..nf {
+                if pinned[i] || pinned[j] {
+                    h[(i, j)] = if i == j { T::one() } else { T::zero() };
+                }
+            }
+            if pinned[i] {
+                g[i] = T::zero();
+            }
+        }
         let rhs = Mat::<T>::from_fn(nf, 1, |i, _| g[i]);
         let s = match h.llt(Side::Lower) {
             Ok(ch) => ch.solve(&rhs),
@@ -100,8 +123,18 @@ pub fn bptt_gradient<T: Real, E: Energy<T> + ?Sized>(
     let w = vec![-dt; n];
     let mut out = vec![T::zero(); energy.n_params()];
     let mut ha = vec![T::zero(); n * d];
+    let bounds = energy.bounds();
     for step in (0..k).rev() {
         let xk = &traj[step * n * d..(step + 1) * n * d];
+        if bounds.is_some() {
+            // x_{k+1} = P(x_k − dt ∇E): the projection's Jacobian is zero on clipped units.
+            let xk1 = &traj[(step + 1) * n * d..(step + 2) * n * d];
+            for (aj, &xj) in a.iter_mut().zip(xk1) {
+                if at_bound(xj, bounds) {
+                    *aj = T::zero();
+                }
+            }
+        }
         // x_{k+1} = x_k − dt ∇_f E(x_k; θ)  ⇒  dL/dθ += −dt ∂_θ(∇_f E · a_{k+1}).
         energy.grad_theta_dir(xk, &a, &w, &mut out);
         energy.hvp(xk, &a, &mut ha);
@@ -137,6 +170,7 @@ pub fn finite_budget_limit<T: Real, E: Energy<T> + ?Sized>(
     let mut gc = vec![T::zero(); n * nf];
     energy.clamped_drive(&x, nc, &mut drive);
     let dt = T::of(dyn_.dt);
+    let bounds = energy.bounds();
     for _ in 0..dyn_.steps {
         energy.hvp(&x, &t, &mut ht);
         gc.fill(T::zero());
@@ -147,6 +181,12 @@ pub fn finite_budget_limit<T: Real, E: Energy<T> + ?Sized>(
                 let j = b * d + nc + i;
                 t[j] -= dt * (ht[j] + gc[b * nf + i]);
                 x[j] -= dt * f[b * nf + i];
+                if let Some((lo, hi)) = bounds {
+                    x[j] = x[j].max(T::of(lo)).min(T::of(hi));
+                    if at_bound(x[j], bounds) {
+                        t[j] = T::zero();
+                    }
+                }
             }
         }
     }

@@ -100,7 +100,7 @@ fn eqprop(
     equil: usize,
 ) -> EqProp {
     let spec = PhaseSpec {
-        dynamics: ctx.dynamics(equil + window, temperature),
+        dynamics: ctx.dynamics(equil + window, temperature).into(),
         exact: false,
         readout_window: window,
     };
