@@ -9,10 +9,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+/// Deep-merges `over` into `base`. A table that names a different `kind` (a tagged enum
+/// variant, e.g. `{ kind = "csb", … }` over a Langevin default) replaces the default whole.
 fn merge(base: &mut Table, over: Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (Some(Value::Table(b)), Value::Table(o))
+                if b.get("kind") == o.get("kind") || o.get("kind").is_none() =>
+            {
+                merge(b, o)
+            }
             (_, v) => {
                 base.insert(k, v);
             }

@@ -39,5 +39,6 @@ pub mod learn;
 pub mod linalg;
 pub mod real;
 pub mod report;
+pub mod train;
 
 pub use real::Real;

@@ -22,6 +22,42 @@ enum Cmd {
         #[command(subcommand)]
         exp: Exp,
     },
+    /// Datasets: check what is present and valid.
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+    /// Train a Hopfield classifier with EqProp on real image data.
+    Train {
+        /// TOML configuration (see configs/mnist-*.toml); defaults: classic EqProp on MNIST.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override a configuration key, e.g. --set training.epochs=2 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run directory (created; holds config, metrics.csv, checkpoint, summary).
+        #[arg(long, default_value = "runs/train")]
+        out: PathBuf,
+        /// Continue the run in this directory from its last checkpoint.
+        #[arg(long, value_name = "DIR", conflicts_with = "out")]
+        resume: Option<PathBuf>,
+        /// Data directory (default: $PHYSLEARN_DATA).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print the resolved configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCmd {
+    /// Report every known dataset file: present, checksum OK, missing, truncated or corrupt.
+    Verify {
+        /// Data directory (default: $PHYSLEARN_DATA).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +126,72 @@ fn run() -> anyhow::Result<()> {
                 return Ok(());
             }
             thermo_eqprop::run(&opts)?;
+        }
+        Cmd::Data {
+            cmd: DataCmd::Verify { data_dir },
+        } => {
+            use physlearn::data::{Dataset, dataset_present, verify};
+            let dir = physlearn::data::data_dir(data_dir.as_deref())?;
+            println!("data directory: {}", dir.display());
+            let reports = verify(&dir);
+            for r in &reports {
+                println!("{r}");
+            }
+            for ds in Dataset::ALL {
+                let ok = dataset_present(&reports, ds);
+                println!(
+                    "{:<14} {}",
+                    ds.name(),
+                    if ok {
+                        "present and valid"
+                    } else {
+                        "not usable"
+                    }
+                );
+            }
+        }
+        Cmd::Train {
+            config,
+            sets,
+            out,
+            resume,
+            data_dir,
+            print_config,
+        } => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            // A resumed run takes its configuration from its own directory.
+            let config = match (&resume, config) {
+                (Some(dir), None) => Some(dir.join("config.toml")),
+                (_, c) => c,
+            };
+            let text = match &config {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            let cfg = physlearn::train::TrainConfig::load(text.as_deref(), &sets)?;
+            if print_config {
+                print!("{}", toml::to_string(&cfg)?);
+                return Ok(());
+            }
+            let data_dir = physlearn::data::registry::data_dir(data_dir.as_deref())?;
+            let opts = physlearn::train::TrainOptions {
+                cfg,
+                data_dir,
+                out: resume.clone().unwrap_or(out),
+                resume: resume.is_some(),
+                command,
+            };
+            let s = physlearn::train::train(&opts)?;
+            println!(
+                "test error {:.2}%  train error {:.2}%  ({:.1} s/epoch, {:.0} samples/s)",
+                100.0 * s["test_error"].as_f64().unwrap_or(f64::NAN),
+                100.0 * s["train_error"].as_f64().unwrap_or(f64::NAN),
+                s["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN),
+                s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
+            );
         }
     }
     Ok(())

@@ -151,7 +151,7 @@ mod rules {
     use physlearn::energy::hopfield::Hopfield;
     use physlearn::learn::exact::{bptt_gradient, implicit_gradient, mean_cost};
     use physlearn::learn::{EqProp, Estimator, PhaseSpec};
-    use physlearn::linalg::{cosine, dist, norm};
+    use physlearn::linalg::{dist, norm};
 
     /// A 6-8-3 net with Glorot weights times `scale` (large enough that some units saturate).
     fn setup(scale: f64) -> (Hopfield<f64>, Vec<f64>, WeightedSquaredError<f64>) {

@@ -60,6 +60,18 @@ impl Optimizer {
         }
     }
 
+    /// The moment estimates and step count (for checkpoints).
+    pub fn state(&self) -> (&[f64], &[f64], u64) {
+        (&self.m, &self.v, self.t)
+    }
+
+    /// Restores the state saved by [`Optimizer::state`].
+    pub fn set_state(&mut self, m: &[f64], v: &[f64], t: u64) {
+        self.m.copy_from_slice(m);
+        self.v.copy_from_slice(v);
+        self.t = t;
+    }
+
     /// One descent step `θ ← θ − update(g)`.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64]) {
         self.t += 1;

@@ -1,0 +1,95 @@
+//! Reader for the binary version of CIFAR-10 (`cifar-10-binary.tar.gz`).
+//!
+//! Format (A. Krizhevsky, "The CIFAR-10 dataset", section "Binary version"): each of
+//! `data_batch_1.bin` … `data_batch_5.bin` and `test_batch.bin` is a plain sequence of
+//! 10000 records of 3073 bytes, with nothing between them: one label byte (0–9), then
+//! 3072 pixel bytes, namely the 1024 red values, the 1024 green values and the 1024 blue
+//! values of a 32×32 image, each channel in row-major order. That is exactly the CHW layout
+//! of [`ImageSet`], so records are copied without reordering.
+//!
+//! This module checks structure only (whole records, labels `< 10`); exact sizes and
+//! checksums of the official files are checked by
+//! [`registry::load`](crate::data::registry::load) with
+//! [`Check::Sha256`](crate::data::registry::Check::Sha256).
+
+use crate::data::registry::ImageSet;
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+/// Channels of a CIFAR-10 image (red, green, blue).
+pub const CHANNELS: usize = 3;
+/// Rows of a CIFAR-10 image.
+pub const ROWS: usize = 32;
+/// Columns of a CIFAR-10 image.
+pub const COLS: usize = 32;
+/// Number of CIFAR-10 classes.
+pub const CLASSES: usize = 10;
+/// Pixel bytes of one record (`3 × 32 × 32`).
+pub const IMAGE_BYTES: usize = CHANNELS * ROWS * COLS;
+/// Bytes of one record: one label byte then [`IMAGE_BYTES`] pixel bytes.
+pub const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+/// Records in each official batch file.
+pub const BATCH_RECORDS: usize = 10_000;
+/// Exact size of each official batch file (`10000 × 3073` bytes).
+pub const BATCH_BYTES: usize = BATCH_RECORDS * RECORD_BYTES;
+
+/// Parses the contents of one CIFAR-10 binary batch, appending its pixels (CHW per
+/// sample) to `images` and its labels to `labels`; returns the number of records.
+///
+/// `path` is used only in error messages. Any positive whole number of records is
+/// accepted (the official files hold 10000); an empty input, a partial record or a label
+/// `>= 10` is an error. Nothing is appended on error.
+pub fn parse_batch(
+    path: &Path,
+    bytes: &[u8],
+    images: &mut Vec<u8>,
+    labels: &mut Vec<u8>,
+) -> Result<usize> {
+    let p = path.display();
+    if bytes.is_empty() {
+        bail!("{p}: empty file: not a CIFAR-10 binary batch");
+    }
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
+        bail!(
+            "{p}: truncated or not a CIFAR-10 binary batch: {} bytes is {} whole \
+             {RECORD_BYTES}-byte records plus {} stray bytes (an official batch is exactly \
+             {BATCH_BYTES} bytes)",
+            bytes.len(),
+            bytes.len() / RECORD_BYTES,
+            bytes.len() % RECORD_BYTES
+        );
+    }
+    let n = bytes.len() / RECORD_BYTES;
+    if let Some((i, rec)) = bytes
+        .chunks_exact(RECORD_BYTES)
+        .enumerate()
+        .find(|(_, rec)| rec[0] as usize >= CLASSES)
+    {
+        bail!(
+            "{p}: record {i} has label {}, but CIFAR-10 labels are < {CLASSES}: corrupt, or not \
+             a CIFAR-10 binary batch (CIFAR-100 records carry two label bytes)",
+            rec[0]
+        );
+    }
+    images.reserve(n * IMAGE_BYTES);
+    labels.reserve(n);
+    for rec in bytes.chunks_exact(RECORD_BYTES) {
+        labels.push(rec[0]);
+        images.extend_from_slice(&rec[1..]);
+    }
+    Ok(n)
+}
+
+/// Reads and concatenates CIFAR-10 binary batch files, in the given order, into one
+/// 3×32×32, 10-class [`ImageSet`]. Structure is checked as in [`parse_batch`]; no
+/// checksum is verified here.
+pub fn read_batches(paths: &[&Path]) -> Result<ImageSet> {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for path in paths {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        parse_batch(path, &bytes, &mut images, &mut labels)?;
+    }
+    ImageSet::new(images, labels, CHANNELS, ROWS, COLS, CLASSES)
+}

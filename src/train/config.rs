@@ -1,0 +1,146 @@
+//! Configuration of `physlearn train` (`configs/mnist-*.toml`).
+
+use crate::dynamics::{Langevin, Relaxation};
+use crate::learn::{Estimator, OptimizerConfig};
+use anyhow::ensure;
+use serde::{Deserialize, Serialize};
+
+/// Whole training configuration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed of the initial weights, the shuffling and all noise.
+    pub seed: u64,
+    /// "f32" (default) or "f64".
+    pub precision: String,
+    /// The network.
+    pub model: ModelConfig,
+    /// The data.
+    pub data: DataConfig,
+    /// The learning rule and its dynamics.
+    pub training: TrainingConfig,
+}
+
+/// A layered Hopfield network.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Layer sizes, input first (e.g. `[784, 500, 10]`).
+    pub layers: Vec<usize>,
+}
+
+/// Which data.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// "mnist", "fashion-mnist" or "cifar10".
+    pub dataset: String,
+    /// Verify the published checksums before loading.
+    pub verify: bool,
+    /// Use only the first N training samples (0: all).
+    pub train_limit: usize,
+    /// Use only the first N test samples (0: all).
+    pub test_limit: usize,
+}
+
+/// EqProp training settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Epochs.
+    pub epochs: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// `one_sided`, `symmetric` or `random_sign`.
+    pub estimator: Estimator,
+    /// Nudge strength β.
+    pub beta: f64,
+    /// Free-phase relaxation.
+    pub free: Relaxation,
+    /// Nudged-phase relaxation.
+    pub nudged: Relaxation,
+    /// Optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate multiplier per layer `l` (applied to `W_l` and `b_{l+1}`); empty: all 1.
+    pub layer_lr: Vec<f64>,
+}
+
+impl Default for TrainConfig {
+    /// The classic EqProp setup (Scellier & Bengio 2017): 784-500-10 on MNIST, fixed-point
+    /// iteration as projected gradient steps of size ε = 0.5 (the paper's `s ← ρ(s − ε ∂E/∂s)`),
+    /// 20 free and 4 nudged steps, β = 1, SGD with per-layer rates 0.1 / 0.05, batch 20.
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            precision: "f32".into(),
+            model: ModelConfig {
+                layers: vec![784, 500, 10],
+            },
+            data: DataConfig {
+                dataset: "mnist".into(),
+                verify: true,
+                train_limit: 0,
+                test_limit: 0,
+            },
+            training: TrainingConfig {
+                epochs: 25,
+                batch_size: 20,
+                estimator: Estimator::OneSided,
+                beta: 1.0,
+                free: Relaxation::Langevin(Langevin {
+                    dt: 0.5,
+                    steps: 20,
+                    temperature: 0.0,
+                }),
+                nudged: Relaxation::Langevin(Langevin {
+                    dt: 0.5,
+                    steps: 4,
+                    temperature: 0.0,
+                }),
+                optimizer: OptimizerConfig::Sgd {
+                    lr: 1.0,
+                    momentum: 0.0,
+                },
+                layer_lr: vec![0.1, 0.05],
+            },
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Defaults overridden by a TOML text and `key=value` edits, validated.
+    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
+        let cfg: Self = crate::config::layered(text, sets)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the values, naming the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            self.precision == "f32" || self.precision == "f64",
+            "precision must be \"f32\" or \"f64\""
+        );
+        ensure!(
+            self.model.layers.len() >= 2,
+            "model.layers needs at least an input and an output layer"
+        );
+        ensure!(self.training.epochs > 0, "training.epochs must be > 0");
+        ensure!(
+            self.training.batch_size > 0,
+            "training.batch_size must be > 0"
+        );
+        ensure!(self.training.beta > 0.0, "training.beta must be > 0");
+        ensure!(
+            self.training.layer_lr.is_empty()
+                || self.training.layer_lr.len() == self.model.layers.len() - 1,
+            "training.layer_lr has {} entries, expected one per weight layer ({})",
+            self.training.layer_lr.len(),
+            self.model.layers.len() - 1
+        );
+        self.data
+            .dataset
+            .parse::<crate::data::registry::Dataset>()?;
+        Ok(())
+    }
+}

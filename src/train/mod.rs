@@ -1,0 +1,372 @@
+//! `physlearn train`: supervised EqProp training of layered Hopfield classifiers on image data
+//! (SYSTEMS.md C; the classic EqProp setup of Scellier & Bengio 2017 and the cSB-EqProp paper).
+//!
+//! Each step relaxes a batch with the input clamped (free phase), then nudges the output
+//! towards the one-hot label with `β C`, `C = ½‖s_out − y‖²` (one or two nudged phases), and
+//! applies the EqProp estimate with SGD/Adam and per-layer learning-rate multipliers. Every
+//! epoch writes a row of `metrics.csv`, a safetensors checkpoint (`checkpoint.safetensors`:
+//! the parameters, plus `optimizer_m` / `optimizer_v` state and the epoch in the metadata) and
+//! `summary.json`; `--resume DIR` continues from the last checkpoint exactly.
+
+pub mod config;
+
+pub use config::TrainConfig;
+
+use crate::checkpoint;
+use crate::data::registry::{Check, Dataset, ImageSet, Split, load};
+use crate::dynamics::{NoiseKey, Workspace, relax_with};
+use crate::energy::Energy;
+use crate::energy::cost::WeightedSquaredError;
+use crate::energy::hopfield::Hopfield;
+use crate::learn::{EqProp, Optimizer, PhaseSpec};
+use crate::real::Real;
+use crate::report::json::{write_csv_atomic, write_json_atomic};
+use crate::report::rundir::RunDir;
+use anyhow::{Context, ensure};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where and how to train.
+pub struct TrainOptions {
+    /// Resolved configuration.
+    pub cfg: TrainConfig,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its last checkpoint.
+    pub resume: bool,
+    /// Command line, for the run record.
+    pub command: String,
+}
+
+/// One epoch's metrics.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochMetrics {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Error rate on the training batches (free-phase predictions during training).
+    pub train_error: f64,
+    /// Error rate on the test split.
+    pub test_error: f64,
+    /// Mean free-phase energy over the training batches.
+    pub train_energy: f64,
+    /// Wall-clock seconds of the epoch's training part.
+    pub seconds: f64,
+}
+
+fn argmax<T: Real>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn batch_state<T: Real>(set: &ImageSet, idx: &[usize], dim: usize) -> (Vec<T>, Vec<T>) {
+    let n_in = set.dim();
+    let mut x = vec![T::zero(); idx.len() * dim];
+    let mut y = vec![T::zero(); idx.len() * set.classes];
+    for (b, &i) in idx.iter().enumerate() {
+        for (d, &p) in x[b * dim..b * dim + n_in].iter_mut().zip(set.image(i)) {
+            *d = T::of(p as f64 / 255.0);
+        }
+        y[b * set.classes + set.labels[i] as usize] = T::one();
+    }
+    (x, y)
+}
+
+/// Test-split error of the network: free phase with the configured dynamics, argmax output.
+pub fn evaluate<T: Real>(
+    net: &Hopfield<T>,
+    cfg: &TrainConfig,
+    set: &ImageSet,
+    key: NoiseKey,
+) -> anyhow::Result<f64> {
+    let d = net.dim();
+    let (start, len) = net.output_block();
+    let bs = 1000.min(set.n).max(1);
+    let mut wrong = 0usize;
+    let mut ws = Workspace::new();
+    for (bi, chunk) in (0..set.n).collect::<Vec<_>>().chunks(bs).enumerate() {
+        let (mut x, _) = batch_state::<T>(set, chunk, d);
+        relax_with(
+            net,
+            &mut x,
+            net.n_clamped(),
+            &cfg.training.free,
+            None,
+            key.child(bi as u64),
+            "free (evaluation)",
+            &mut ws,
+            None,
+        )?;
+        for (b, &i) in chunk.iter().enumerate() {
+            if argmax(&x[b * d + start..b * d + start + len]) != set.labels[i] as usize {
+                wrong += 1;
+            }
+        }
+    }
+    Ok(wrong as f64 / set.n as f64)
+}
+
+fn shuffled(n: usize, key: NoiseKey) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut key.rng(0, 0));
+    idx
+}
+
+/// Trains, writing the run directory; returns the final summary.
+pub fn train(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
+    match opts.cfg.precision.as_str() {
+        "f64" => train_typed::<f64>(opts),
+        _ => train_typed::<f32>(opts),
+    }
+}
+
+fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
+    let cfg = &opts.cfg;
+    let ds: Dataset = cfg.data.dataset.parse()?;
+    let check = if cfg.data.verify {
+        Check::Sha256
+    } else {
+        Check::Skip
+    };
+    let mut train_set = load(&opts.data_dir, ds, Split::Train, check)?;
+    let test_set = load(&opts.data_dir, ds, Split::Test, check)?;
+    if cfg.data.train_limit > 0 && cfg.data.train_limit < train_set.n {
+        train_set = train_set.subset(&(0..cfg.data.train_limit).collect::<Vec<_>>());
+    }
+    let test_set = if cfg.data.test_limit > 0 && cfg.data.test_limit < test_set.n {
+        test_set.subset(&(0..cfg.data.test_limit).collect::<Vec<_>>())
+    } else {
+        test_set
+    };
+    ensure!(
+        cfg.model.layers[0] == train_set.dim()
+            && *cfg.model.layers.last().unwrap() == train_set.classes,
+        "model.layers = {:?} does not fit {}: the input layer must have {} units and the output layer {}",
+        cfg.model.layers,
+        ds.name(),
+        train_set.dim(),
+        train_set.classes
+    );
+    let mut net = Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?;
+    let blocks = net.param_blocks();
+    let np = net.n_params();
+    let mut opt = Optimizer::new(cfg.training.optimizer, np);
+    let mut theta: Vec<f64> = net.params().iter().map(|v| v.f64()).collect();
+    // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}.
+    let mut lr_scale = vec![1.0; np];
+    if !cfg.training.layer_lr.is_empty() {
+        for b in &blocks {
+            let l: usize = b.name[2..].parse().expect("block names W_l / b_l");
+            let layer = if b.name.starts_with('W') { l } else { l - 1 };
+            let s = cfg.training.layer_lr[layer.min(cfg.training.layer_lr.len() - 1)];
+            lr_scale[b.offset..b.offset + b.len()].fill(s);
+        }
+    }
+    let dir = if opts.resume {
+        RunDir {
+            path: opts.out.clone(),
+        }
+    } else {
+        RunDir::create(&opts.out, &toml::to_string(cfg)?, cfg.seed, &opts.command)?
+    };
+    let ckpt = dir.file("checkpoint.safetensors");
+    let mut history: Vec<EpochMetrics> = vec![];
+    let mut start_epoch = 0;
+    if opts.resume {
+        let (th, meta) = checkpoint::load::<f64>(&ckpt, &resume_blocks(&blocks, np))
+            .with_context(|| format!("cannot resume from {}", dir.path.display()))?;
+        theta.copy_from_slice(&th[..np]);
+        opt.set_state(
+            &th[np..2 * np],
+            &th[2 * np..3 * np],
+            meta.get("optimizer_t")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        );
+        start_epoch = meta
+            .get("epoch")
+            .and_then(|v| v.parse().ok())
+            .context("checkpoint has no epoch")?;
+        if let Some(h) = meta.get("history") {
+            history = serde_json::from_str::<Vec<serde_json::Value>>(h)?
+                .into_iter()
+                .map(|v| EpochMetrics {
+                    epoch: v["epoch"].as_u64().unwrap_or(0) as usize,
+                    train_error: v["train_error"].as_f64().unwrap_or(f64::NAN),
+                    test_error: v["test_error"].as_f64().unwrap_or(f64::NAN),
+                    train_energy: v["train_energy"].as_f64().unwrap_or(f64::NAN),
+                    seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
+                })
+                .collect();
+        }
+        let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+        net.set_params(&th_t)?;
+    }
+    let key = NoiseKey::new(cfg.seed, 0x7EA1);
+    let ep = EqProp {
+        estimator: cfg.training.estimator,
+        beta: cfg.training.beta,
+        free: PhaseSpec::finite(cfg.training.free),
+        nudged: PhaseSpec::finite(cfg.training.nudged),
+    };
+    let d = net.dim();
+    let nc = net.n_clamped();
+    let (out_start, out_len) = net.output_block();
+    let bs = cfg.training.batch_size;
+    let mut ws = Workspace::new();
+    for epoch in start_epoch..cfg.training.epochs {
+        let t0 = Instant::now();
+        let order = shuffled(train_set.n, key.child(1).child(epoch as u64));
+        let nb = train_set.n / bs;
+        let pb = ProgressBar::new(nb as u64);
+        pb.set_style(ProgressStyle::with_template(
+            "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+        )?);
+        pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
+        let (mut wrong, mut seen, mut energy_sum) = (0usize, 0usize, 0.0);
+        for bi in 0..nb {
+            let idx = &order[bi * bs..(bi + 1) * bs];
+            let (x0, y) = batch_state::<T>(&train_set, idx, d);
+            let cost = WeightedSquaredError {
+                start: out_start,
+                len: out_len,
+                target: y,
+                weight: vec![T::one(); bs],
+            };
+            let step_key = key.child(2).child((epoch * nb + bi) as u64);
+            let out = ep.gradient(&net, &x0, nc, &cost, step_key, &mut ws)?;
+            for (b, &i) in idx.iter().enumerate() {
+                if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
+                    != train_set.labels[i] as usize
+                {
+                    wrong += 1;
+                }
+            }
+            let mut e = vec![T::zero(); bs];
+            net.energy(&out.free_state, &mut e);
+            energy_sum += e.iter().map(|v| v.f64()).sum::<f64>();
+            seen += bs;
+            let g: Vec<f64> = out.grad.iter().zip(&lr_scale).map(|(g, s)| g * s).collect();
+            opt.step(&mut theta, &g);
+            let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+            net.set_params(&th_t)?;
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        let seconds = t0.elapsed().as_secs_f64();
+        let test_error = evaluate(&net, cfg, &test_set, key.child(3).child(epoch as u64))?;
+        let m = EpochMetrics {
+            epoch: epoch + 1,
+            train_error: wrong as f64 / seen.max(1) as f64,
+            test_error,
+            train_energy: energy_sum / seen.max(1) as f64,
+            seconds,
+        };
+        eprintln!(
+            "epoch {:>3}: train error {:.2}%  test error {:.2}%  ({:.1} s, {:.0} samples/s)",
+            m.epoch,
+            100.0 * m.train_error,
+            100.0 * m.test_error,
+            seconds,
+            seen as f64 / seconds
+        );
+        history.push(m);
+        write_checkpoint(&ckpt, &blocks, &theta, &opt, epoch + 1, &history)?;
+        write_metrics(&dir, &history)?;
+    }
+    let last = history
+        .last()
+        .context("no epoch was trained (epochs = 0?)")?;
+    let secs: f64 = history.iter().map(|m| m.seconds).sum::<f64>() / history.len() as f64;
+    let summary = json!({
+        "dataset": cfg.data.dataset,
+        "layers": cfg.model.layers,
+        "estimator": cfg.training.estimator.name(),
+        "epochs": last.epoch,
+        "test_error": last.test_error,
+        "train_error": last.train_error,
+        "best_test_error": history.iter().map(|m| m.test_error).fold(f64::INFINITY, f64::min),
+        "seconds_per_epoch": secs,
+        "samples_per_second": (train_set.n / bs * bs) as f64 / secs,
+        "history": history,
+    });
+    write_json_atomic(&dir.file("summary.json"), &summary)?;
+    dir.finish(&summary)?;
+    Ok(summary)
+}
+
+fn resume_blocks(
+    blocks: &[crate::energy::ParamBlock],
+    np: usize,
+) -> Vec<crate::energy::ParamBlock> {
+    let mut all = blocks.to_vec();
+    all.push(crate::energy::ParamBlock {
+        name: "optimizer_m".into(),
+        shape: vec![np],
+        offset: np,
+    });
+    all.push(crate::energy::ParamBlock {
+        name: "optimizer_v".into(),
+        shape: vec![np],
+        offset: 2 * np,
+    });
+    all
+}
+
+fn write_checkpoint(
+    path: &Path,
+    blocks: &[crate::energy::ParamBlock],
+    theta: &[f64],
+    opt: &Optimizer,
+    epoch: usize,
+    history: &[EpochMetrics],
+) -> anyhow::Result<()> {
+    let np = theta.len();
+    let (m, v, t) = opt.state();
+    let mut flat = theta.to_vec();
+    flat.extend_from_slice(m);
+    flat.extend_from_slice(v);
+    let meta: HashMap<String, String> = [
+        ("epoch".to_string(), epoch.to_string()),
+        ("optimizer_t".to_string(), t.to_string()),
+        ("history".to_string(), serde_json::to_string(history)?),
+    ]
+    .into();
+    checkpoint::save::<f64>(path, &resume_blocks(blocks, np), &flat, meta)
+}
+
+fn write_metrics(dir: &RunDir, history: &[EpochMetrics]) -> anyhow::Result<()> {
+    let rows: Vec<Vec<f64>> = history
+        .iter()
+        .map(|m| {
+            vec![
+                m.epoch as f64,
+                m.train_error,
+                m.test_error,
+                m.train_energy,
+                m.seconds,
+            ]
+        })
+        .collect();
+    write_csv_atomic(
+        &dir.file("metrics.csv"),
+        &[
+            "epoch",
+            "train_error",
+            "test_error",
+            "train_energy",
+            "seconds",
+        ],
+        &rows,
+    )
+}

@@ -1,0 +1,787 @@
+//! Tests of the real-image dataset layer (IDX and CIFAR-10 readers, registry, verification)
+//! on small synthetic files written to a private temporary directory. One test also loads
+//! the real MNIST test split when `PHYSLEARN_DATA` points at a directory holding it.
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use physlearn::data::idx;
+use physlearn::data::registry::{self, data_dir, data_dir_from};
+use physlearn::data::{Check, Dataset, FileStatus, ImageSet, Split, cifar, dataset_present};
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+// ------------------------------------------------------------------------------------------
+// Helpers (independent of the library's own encoders)
+// ------------------------------------------------------------------------------------------
+
+/// A unique directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let k = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!(
+            "physlearn-data-test-{tag}-{}-{k}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_be_bytes().to_vec();
+    for d in dims {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Deterministic pseudo-random bytes.
+fn bytes(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Synthetic 28×28 MNIST-style images and labels (labels `< 10`).
+fn mnist_like(n: usize, seed: u32) -> (Vec<u8>, Vec<u8>) {
+    let images = bytes(n * 784, seed);
+    let labels = (0..n)
+        .map(|i| ((i * 7 + seed as usize) % 10) as u8)
+        .collect();
+    (images, labels)
+}
+
+/// Writes an image/label IDX pair named like the split's canonical files under
+/// `dir/subdir`, gzipped or raw; returns the two paths.
+fn write_idx_pair(
+    dir: &Path,
+    subdir: &str,
+    prefix: &str,
+    images: &[u8],
+    labels: &[u8],
+    gz: bool,
+) -> (PathBuf, PathBuf) {
+    let n = labels.len() as u32;
+    let img = idx_bytes(0x803, &[n, 28, 28], images);
+    let lab = idx_bytes(0x801, &[n], labels);
+    let ext = if gz { ".gz" } else { "" };
+    let ip = dir
+        .join(subdir)
+        .join(format!("{prefix}-images-idx3-ubyte{ext}"));
+    let lp = dir
+        .join(subdir)
+        .join(format!("{prefix}-labels-idx1-ubyte{ext}"));
+    if gz {
+        write(&ip, &gzip(&img));
+        write(&lp, &gzip(&lab));
+    } else {
+        write(&ip, &img);
+        write(&lp, &lab);
+    }
+    (ip, lp)
+}
+
+/// CIFAR-10 binary records: one label byte then 3072 pixel bytes each.
+fn cifar_records(labels: &[u8], seed: u32) -> (Vec<u8>, Vec<u8>) {
+    let pixels = bytes(labels.len() * 3072, seed);
+    let mut file = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        file.push(l);
+        file.extend_from_slice(&pixels[i * 3072..(i + 1) * 3072]);
+    }
+    (file, pixels)
+}
+
+fn err_text<T: std::fmt::Debug>(r: anyhow::Result<T>) -> String {
+    format!("{:#}", r.expect_err("expected an error"))
+}
+
+fn assert_mentions(msg: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(
+            msg.to_lowercase().contains(&n.to_lowercase()),
+            "error message lacks {n:?}: {msg}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// IDX round trips
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn idx_round_trip_raw_and_gzip() {
+    let tmp = TempDir::new("roundtrip");
+    let (images, labels) = mnist_like(17, 1);
+    for gz in [false, true] {
+        let sub = if gz { "gz" } else { "raw" };
+        let (ip, lp) = write_idx_pair(tmp.path(), sub, "train", &images, &labels, gz);
+        let arr = idx::read_idx(&ip).unwrap();
+        assert_eq!(arr.dims, vec![17, 28, 28]);
+        assert_eq!(arr.data, images);
+        assert_eq!(arr.magic(), idx::MAGIC_IMAGES);
+        let lab = idx::read_idx(&lp).unwrap();
+        assert_eq!(lab.dims, vec![17]);
+        assert_eq!(lab.data, labels);
+        assert_eq!(lab.magic(), idx::MAGIC_LABELS);
+
+        let set = idx::load_idx_pair(&ip, &lp, 10).unwrap();
+        assert_eq!(
+            (set.n, set.channels, set.rows, set.cols, set.classes),
+            (17, 1, 28, 28, 10)
+        );
+        assert_eq!(set.images, images);
+        assert_eq!(set.labels, labels);
+        assert_eq!(set.image(3), &images[3 * 784..4 * 784]);
+    }
+    // The library's encoder writes exactly the format the test encoder writes.
+    let arr = idx::read_idx(&tmp.path().join("raw/train-labels-idx1-ubyte")).unwrap();
+    assert_eq!(arr.to_bytes(), idx_bytes(0x801, &[17], &labels));
+}
+
+#[test]
+fn registry_loads_synthetic_mnist_and_fashion_layouts_without_checksums() {
+    let tmp = TempDir::new("layout");
+    let (images, labels) = mnist_like(9, 2);
+    write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
+    let (fimages, flabels) = mnist_like(5, 3);
+    write_idx_pair(
+        tmp.path(),
+        "fashion-mnist",
+        "train",
+        &fimages,
+        &flabels,
+        false,
+    );
+
+    let set = registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    assert_eq!((set.n, set.rows, set.cols), (9, 28, 28));
+    assert_eq!(set.images, images);
+    assert_eq!(set.labels, labels);
+
+    let set = registry::load(tmp.path(), Dataset::FashionMnist, Split::Train, Check::Skip).unwrap();
+    assert_eq!(set.n, 5);
+    assert_eq!(set.images, fimages);
+    assert_eq!(set.labels, flabels);
+}
+
+// ------------------------------------------------------------------------------------------
+// Malformed IDX input
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn truncated_raw_idx_names_file_and_byte_counts() {
+    let tmp = TempDir::new("trunc-raw");
+    let (images, _) = mnist_like(4, 4);
+    let full = idx_bytes(0x803, &[4, 28, 28], &images);
+    let p = tmp.path().join("cut-images-idx3-ubyte");
+    write(&p, &full[..full.len() - 100]);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(
+        &msg,
+        &[&p.display().to_string(), "truncated", "3136", "3036"],
+    );
+
+    // Cut inside the header.
+    write(&p, &full[..10]);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "truncated", "header"]);
+
+    // Trailing garbage is rejected too.
+    let mut long = full.clone();
+    long.extend_from_slice(&[0; 7]);
+    write(&p, &long);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "7 unexpected bytes"]);
+}
+
+#[test]
+fn truncated_or_corrupt_gzip_names_file() {
+    let tmp = TempDir::new("trunc-gz");
+    let (images, _) = mnist_like(30, 5);
+    let gz = gzip(&idx_bytes(0x803, &[30, 28, 28], &images));
+    let p = tmp.path().join("cut-images-idx3-ubyte.gz");
+
+    // The compressed stream stops half-way.
+    write(&p, &gz[..gz.len() / 2]);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "truncated"]);
+
+    // Only the 8-byte CRC/length trailer is missing.
+    write(&p, &gz[..gz.len() - 8]);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "truncated or corrupt"]);
+
+    // A flipped bit in the CRC trailer.
+    let mut bad = gz.clone();
+    let k = bad.len() - 6;
+    bad[k] ^= 0x40;
+    write(&p, &bad);
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "corrupt"]);
+
+    // Through the registry with checksums on: the truncation is named, and the mismatch.
+    let (limages, llabels) = mnist_like(2, 5);
+    let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &limages, &llabels, true);
+    let full = std::fs::read(&ip).unwrap();
+    write(&ip, &full[..full.len() - 20]);
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Mnist,
+        Split::Test,
+        Check::Sha256,
+    ));
+    assert_mentions(
+        &msg,
+        &[&ip.display().to_string(), "truncated", "expected sha256"],
+    );
+
+    // A complete gzip stream of a truncated IDX file.
+    let short = idx_bytes(0x803, &[30, 28, 28], &images[..1000]);
+    write(&p, &gzip(&short));
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(
+        &msg,
+        &[&p.display().to_string(), "truncated", "23520", "1000"],
+    );
+}
+
+#[test]
+fn wrong_magic_number_names_file() {
+    let tmp = TempDir::new("magic");
+    let p = tmp.path().join("weird-idx");
+    for magic in [0x0000_0802u32, 0x0000_0D03, 0x1234_5678] {
+        write(&p, &idx_bytes(magic, &[2, 3], &[0; 6]));
+        let msg = err_text(idx::read_idx(&p));
+        assert_mentions(
+            &msg,
+            &[&p.display().to_string(), "magic", &format!("{magic:08x}")],
+        );
+    }
+    // Also through gzip.
+    let pg = tmp.path().join("weird-idx.gz");
+    write(&pg, &gzip(&idx_bytes(0x0000_0804, &[1, 1, 1, 1], &[0])));
+    let msg = err_text(idx::read_idx(&pg));
+    assert_mentions(&msg, &[&pg.display().to_string(), "magic", "00000804"]);
+}
+
+#[test]
+fn absurd_or_zero_header_dims_are_errors_not_allocations() {
+    let tmp = TempDir::new("dims");
+    let p = tmp.path().join("huge-images-idx3-ubyte");
+    // 2^96 bytes: overflows.
+    write(
+        &p,
+        &idx_bytes(0x803, &[u32::MAX, u32::MAX, u32::MAX], &[1, 2, 3]),
+    );
+    let msg = err_text(idx::read_idx(&p));
+    assert_mentions(&msg, &[&p.display().to_string(), "overflow"]);
+    // 4 GB declared, 3 bytes present (raw and gzip).
+    let hdr = idx_bytes(0x803, &[u32::MAX, 1, 1], &[1, 2, 3]);
+    write(&p, &hdr);
+    assert_mentions(&err_text(idx::read_idx(&p)), &["truncated"]);
+    let pg = tmp.path().join("huge-images-idx3-ubyte.gz");
+    write(&pg, &gzip(&hdr));
+    assert_mentions(&err_text(idx::read_idx(&pg)), &["truncated"]);
+    // 641 × 286331153 × 100506255 = 2^64 - 1 bytes declared: no overflow, no allocation.
+    let hdr = idx_bytes(0x803, &[641, 286_331_153, 100_506_255], &[7; 5]);
+    write(&p, &hdr);
+    assert_mentions(&err_text(idx::read_idx(&p)), &["truncated"]);
+    write(&pg, &gzip(&hdr));
+    assert_mentions(
+        &err_text(idx::read_idx(&pg)),
+        &["truncated", "5 payload bytes"],
+    );
+    // A zero dimension.
+    write(&p, &idx_bytes(0x803, &[3, 0, 28], &[]));
+    assert_mentions(
+        &err_text(idx::read_idx(&p)),
+        &[&p.display().to_string(), "dimension 1 is 0"],
+    );
+    // Empty file.
+    write(&p, &[]);
+    assert_mentions(
+        &err_text(idx::read_idx(&p)),
+        &[&p.display().to_string(), "truncated"],
+    );
+}
+
+#[test]
+fn image_label_count_mismatch_names_both_files() {
+    let tmp = TempDir::new("count");
+    let (images, labels) = mnist_like(5, 6);
+    let dir = tmp.path();
+    let ip = dir.join("mnist/t10k-images-idx3-ubyte");
+    let lp = dir.join("mnist/t10k-labels-idx1-ubyte");
+    write(&ip, &idx_bytes(0x803, &[5, 28, 28], &images));
+    write(&lp, &idx_bytes(0x801, &[4], &labels[..4]));
+    let msg = err_text(registry::load(
+        dir,
+        Dataset::Mnist,
+        Split::Test,
+        Check::Skip,
+    ));
+    assert_mentions(
+        &msg,
+        &[
+            &ip.display().to_string(),
+            &lp.display().to_string(),
+            "mismatch",
+            "5 images",
+            "4 labels",
+        ],
+    );
+    // Swapped roles (labels where images belong) are a clear error too.
+    let msg = err_text(idx::load_idx_pair(&lp, &ip, 10));
+    assert_mentions(
+        &msg,
+        &[&lp.display().to_string(), "expected an IDX image file"],
+    );
+}
+
+#[test]
+fn label_out_of_range_names_file() {
+    let tmp = TempDir::new("label");
+    let (images, mut labels) = mnist_like(6, 7);
+    labels[4] = 10;
+    let (ip, lp) = write_idx_pair(tmp.path(), "mnist", "train", &images, &labels, true);
+    let msg = err_text(idx::load_idx_pair(&ip, &lp, 10));
+    assert_mentions(
+        &msg,
+        &[
+            &lp.display().to_string(),
+            "label 10",
+            "sample 4",
+            "out of range",
+        ],
+    );
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Mnist,
+        Split::Train,
+        Check::Skip,
+    ));
+    assert_mentions(&msg, &[&lp.display().to_string(), "out of range"]);
+}
+
+// ------------------------------------------------------------------------------------------
+// CIFAR-10
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn cifar_round_trip_test_and_train_splits() {
+    let tmp = TempDir::new("cifar");
+    let dir = tmp.path().join("cifar-10-batches-bin");
+    let test_labels = [3u8, 9, 0];
+    let (file, pixels) = cifar_records(&test_labels, 8);
+    write(&dir.join("test_batch.bin"), &file);
+    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    assert_eq!(
+        (set.n, set.channels, set.rows, set.cols, set.classes),
+        (3, 3, 32, 32, 10)
+    );
+    assert_eq!(set.labels, test_labels);
+    assert_eq!(set.images, pixels);
+    // CHW: the first 1024 bytes of a sample are the red plane.
+    assert_eq!(set.image(1)[..1024], file[3073 + 1..3073 + 1 + 1024]);
+
+    // Train: five batches concatenated in order.
+    let mut all_labels = Vec::new();
+    let mut all_pixels = Vec::new();
+    for b in 1..=5u8 {
+        let labels = [b, 9 - b];
+        let (file, pixels) = cifar_records(&labels, 100 + b as u32);
+        write(&dir.join(format!("data_batch_{b}.bin")), &file);
+        all_labels.extend_from_slice(&labels);
+        all_pixels.extend_from_slice(&pixels);
+    }
+    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Train, Check::Skip).unwrap();
+    assert_eq!(set.n, 10);
+    assert_eq!(set.labels, all_labels);
+    assert_eq!(set.images, all_pixels);
+}
+
+#[test]
+fn cifar_malformed_batches_name_file() {
+    let tmp = TempDir::new("cifar-bad");
+    let p = tmp.path().join("cifar-10-batches-bin/test_batch.bin");
+    let (file, _) = cifar_records(&[1, 2, 3], 9);
+
+    write(&p, &file[..file.len() - 10]);
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Cifar10,
+        Split::Test,
+        Check::Skip,
+    ));
+    assert_mentions(
+        &msg,
+        &[&p.display().to_string(), "truncated", "3063 stray bytes"],
+    );
+
+    let mut bad = file.clone();
+    bad[3073] = 12;
+    write(&p, &bad);
+    let msg = err_text(cifar::read_batches(&[&p]));
+    assert_mentions(&msg, &[&p.display().to_string(), "record 1", "label 12"]);
+
+    write(&p, &[]);
+    assert_mentions(
+        &err_text(cifar::read_batches(&[&p])),
+        &[&p.display().to_string(), "empty"],
+    );
+
+    // With checksums on, a batch that is not 10000 records is refused before parsing.
+    write(&p, &file);
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Cifar10,
+        Split::Test,
+        Check::Sha256,
+    ));
+    assert_mentions(&msg, &[&p.display().to_string(), "9219 bytes", "30730000"]);
+}
+
+// ------------------------------------------------------------------------------------------
+// Checksums and verification
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn sha256_check_reports_expected_and_actual_hash() {
+    let tmp = TempDir::new("sha");
+    let (images, labels) = mnist_like(3, 10);
+    let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
+    let actual = sha256(&std::fs::read(&ip).unwrap());
+    let expected = "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6";
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Mnist,
+        Split::Test,
+        Check::Sha256,
+    ));
+    assert_mentions(
+        &msg,
+        &[
+            &ip.display().to_string(),
+            "checksum mismatch",
+            expected,
+            &actual,
+            "corrupt or not the published one",
+        ],
+    );
+    // The same files load when checksums are skipped.
+    registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    assert_eq!(
+        registry::sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        registry::md5_hex(b"abc"),
+        "900150983cd24fb0d6963f7d28e17f72"
+    );
+}
+
+#[test]
+fn verify_reports_missing_mismatch_and_truncated_files() {
+    let tmp = TempDir::new("verify");
+    let dir = tmp.path();
+    let (images, labels) = mnist_like(3, 11);
+    let (ip, lp) = write_idx_pair(dir, "mnist", "t10k", &images, &labels, true);
+    // A raw train-labels file shorter than the published 60008 bytes.
+    let tl = dir.join("mnist/train-labels-idx1-ubyte");
+    write(&tl, &idx_bytes(0x801, &[3], &labels));
+    // A truncated gzip stream.
+    let fi = dir.join("fashion-mnist/t10k-images-idx3-ubyte.gz");
+    let gz = gzip(&idx_bytes(0x803, &[3, 28, 28], &images));
+    write(&fi, &gz[..gz.len() / 2]);
+
+    let reports = registry::verify(dir);
+    assert_eq!(reports.len(), 4 + 4 + 6);
+    let find = |p: &Path| reports.iter().find(|r| r.path == p).unwrap();
+
+    let r = find(&ip);
+    match &r.status {
+        FileStatus::Mismatch {
+            algorithm,
+            expected,
+            actual,
+        } => {
+            assert_eq!(*algorithm, "sha256");
+            assert_eq!(
+                expected,
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+            );
+            assert_eq!(actual, &sha256(&std::fs::read(&ip).unwrap()));
+        }
+        s => panic!("expected a mismatch, got {s:?}"),
+    }
+    let line = r.to_string();
+    assert_mentions(
+        &line,
+        &[
+            "mnist",
+            "test",
+            "MISMATCH",
+            &ip.display().to_string(),
+            "expected sha256",
+        ],
+    );
+    assert!(matches!(find(&lp).status, FileStatus::Mismatch { .. }));
+    assert_eq!(
+        find(&tl).status,
+        FileStatus::Truncated("11 of 60008 bytes".into())
+    );
+    match &find(&fi).status {
+        FileStatus::Truncated(why) => {
+            assert_mentions(why, &["gzip stream ends early or is corrupt"])
+        }
+        s => panic!("expected truncated, got {s:?}"),
+    }
+    let missing = dir.join("mnist/train-images-idx3-ubyte.gz");
+    assert_eq!(find(&missing).status, FileStatus::Missing);
+    let cifar = dir.join("cifar-10-batches-bin/test_batch.bin");
+    assert_eq!(find(&cifar).status, FileStatus::Missing);
+    for ds in Dataset::ALL {
+        assert!(!dataset_present(&reports, ds));
+    }
+}
+
+#[test]
+fn missing_file_error_gives_full_path_and_how_to_set_data_dir() {
+    let tmp = TempDir::new("missing");
+    for (ds, file) in [
+        (Dataset::Mnist, "mnist/train-images-idx3-ubyte.gz"),
+        (
+            Dataset::FashionMnist,
+            "fashion-mnist/train-images-idx3-ubyte.gz",
+        ),
+        (Dataset::Cifar10, "cifar-10-batches-bin/data_batch_1.bin"),
+    ] {
+        let msg = err_text(registry::load(tmp.path(), ds, Split::Train, Check::Sha256));
+        let full = tmp.path().join(file);
+        assert_mentions(
+            &msg,
+            &[&full.display().to_string(), "--data-dir", "PHYSLEARN_DATA"],
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Data directory resolution
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn data_dir_precedence_flag_then_env_then_error() {
+    let flag = TempDir::new("flag");
+    let env = TempDir::new("env");
+    let env_os = || Some(OsString::from(env.path()));
+
+    assert_eq!(
+        data_dir_from(Some(flag.path()), env_os()).unwrap(),
+        flag.path()
+    );
+    assert_eq!(data_dir_from(None, env_os()).unwrap(), env.path());
+    assert_eq!(data_dir_from(Some(flag.path()), None).unwrap(), flag.path());
+    // The flag wins without consulting the process environment.
+    assert_eq!(data_dir(Some(flag.path())).unwrap(), flag.path());
+
+    let msg = err_text(data_dir_from(None, None));
+    assert_mentions(&msg, &["PHYSLEARN_DATA", "--data-dir"]);
+    let msg = err_text(data_dir_from(None, Some(OsString::new())));
+    assert_mentions(&msg, &["PHYSLEARN_DATA"]);
+
+    let nowhere = flag.path().join("does-not-exist");
+    let msg = err_text(data_dir_from(Some(&nowhere), env_os()));
+    assert_mentions(
+        &msg,
+        &[
+            &nowhere.display().to_string(),
+            "--data-dir",
+            "does not exist",
+        ],
+    );
+    let msg = err_text(data_dir_from(None, Some(nowhere.clone().into_os_string())));
+    assert_mentions(&msg, &[&nowhere.display().to_string(), "PHYSLEARN_DATA"]);
+}
+
+// ------------------------------------------------------------------------------------------
+// ImageSet helpers and names
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn image_set_helpers() {
+    // 4 samples of 2×1×2 (CHW), 3 classes.
+    let images: Vec<u8> = (0..16).map(|i| (i * 17) as u8).collect();
+    let set = ImageSet::new(images.clone(), vec![2, 0, 2, 1], 2, 1, 2, 3).unwrap();
+    assert_eq!((set.n, set.dim()), (4, 4));
+    assert_eq!(set.image(2), &images[8..12]);
+    let x = set.to_f32_scaled(1..3);
+    assert_eq!(x.len(), 8);
+    assert_eq!(x[0], 68.0 / 255.0);
+    assert_eq!(set.to_f32_scaled(3..4)[3], 1.0);
+    assert_eq!(set.to_f32_scaled(0..1)[0], 0.0);
+    assert_eq!(set.one_hot(0..2), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    assert!(set.one_hot(2..2).is_empty());
+    assert_eq!(set.class_counts(), vec![1, 1, 2]);
+    let sub = set.subset(&[3, 0, 3]);
+    assert_eq!(sub.n, 3);
+    assert_eq!(sub.labels, vec![1, 2, 1]);
+    assert_eq!(sub.image(1), set.image(0));
+    assert_eq!(sub.image(2), set.image(3));
+
+    let msg = err_text(ImageSet::new(vec![0; 15], vec![0; 4], 2, 1, 2, 3));
+    assert_mentions(&msg, &["mismatch"]);
+    let msg = err_text(ImageSet::new(vec![0; 16], vec![0, 3, 0, 0], 2, 1, 2, 3));
+    assert_mentions(&msg, &["label 3", "out of range"]);
+    assert!(ImageSet::new(vec![], vec![], 0, 1, 1, 3).is_err());
+}
+
+#[test]
+fn dataset_and_split_names_round_trip() {
+    for ds in Dataset::ALL {
+        assert_eq!(ds.name().parse::<Dataset>().unwrap(), ds);
+        assert_eq!(ds.to_string(), ds.name());
+        assert_eq!(ds.classes(), 10);
+    }
+    assert_eq!("cifar-10".parse::<Dataset>().unwrap(), Dataset::Cifar10);
+    assert_eq!(
+        "Fashion-MNIST".parse::<Dataset>().unwrap(),
+        Dataset::FashionMnist
+    );
+    assert_mentions(
+        &err_text("imagenet".parse::<Dataset>()),
+        &["imagenet", "mnist", "cifar10"],
+    );
+    assert_eq!("test".parse::<Split>().unwrap(), Split::Test);
+    assert_eq!("train".parse::<Split>().unwrap(), Split::Train);
+    assert!("valid".parse::<Split>().is_err());
+    assert_eq!(Dataset::Cifar10.num_samples(Split::Train), 50_000);
+    assert_eq!(Dataset::FashionMnist.class_names()[9], "Ankle boot");
+}
+
+// ------------------------------------------------------------------------------------------
+// Real data (only when PHYSLEARN_DATA is set)
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn real_mnist_test_split_if_available() {
+    let Some(dir) = std::env::var_os("PHYSLEARN_DATA").map(PathBuf::from) else {
+        println!("skipped: PHYSLEARN_DATA is not set");
+        return;
+    };
+    if !dir.join("mnist").is_dir() {
+        println!("skipped: {} has no mnist/ directory", dir.display());
+        return;
+    }
+    let set = registry::load(&dir, Dataset::Mnist, Split::Test, Check::Sha256).unwrap();
+    assert_eq!(
+        (set.n, set.channels, set.rows, set.cols),
+        (10_000, 1, 28, 28)
+    );
+    assert_eq!(set.labels[..5], [7, 2, 1, 0, 4]);
+    assert_eq!(
+        set.class_counts(),
+        vec![980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+    let pixel_sum: u64 = set.images.iter().map(|&p| p as u64).sum();
+    assert_eq!(pixel_sum, 264_923_200);
+
+    let reports = registry::verify(&dir);
+    for r in reports.iter().filter(|r| r.dataset == Dataset::Mnist) {
+        assert_eq!(r.status, FileStatus::Ok, "{r}");
+    }
+    assert!(dataset_present(&reports, Dataset::Mnist));
+}
+
+#[test]
+fn cifar_checksum_mismatch_reports_md5() {
+    let tmp = TempDir::new("cifar-md5");
+    let p = tmp.path().join("cifar-10-batches-bin/test_batch.bin");
+    // A full-size batch (10000 records) whose content is not the published one.
+    let labels: Vec<u8> = (0..10_000).map(|i| (i % 10) as u8).collect();
+    let mut file = vec![0u8; 10_000 * 3073];
+    for (rec, &l) in file.chunks_exact_mut(3073).zip(&labels) {
+        rec[0] = l;
+        rec[1 + (l as usize) * 300] = 255;
+    }
+    write(&p, &file);
+    let actual: String = md5::Md5::digest(&file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected = "803d5f7f4d78ea53de84dbe85f74fb6d";
+    let msg = err_text(registry::load(
+        tmp.path(),
+        Dataset::Cifar10,
+        Split::Test,
+        Check::Sha256,
+    ));
+    assert_mentions(
+        &msg,
+        &[
+            &p.display().to_string(),
+            "checksum mismatch",
+            "md5",
+            expected,
+            &actual,
+        ],
+    );
+
+    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    assert_eq!(set.n, 10_000);
+    assert_eq!(set.class_counts(), vec![1000; 10]);
+    assert_eq!(set.image(3)[900], 255);
+
+    let reports = registry::verify(tmp.path());
+    let r = reports.iter().find(|r| r.path == p).unwrap();
+    assert_eq!(
+        r.status,
+        FileStatus::Mismatch {
+            algorithm: "md5",
+            expected: expected.into(),
+            actual
+        }
+    );
+}
