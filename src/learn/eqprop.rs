@@ -99,7 +99,7 @@ pub struct EqPropOutput<T> {
 }
 
 /// Relaxes `x` under `spec` and returns the phase readout `mean_b ∂_θE(x_b)` (time-averaged
-/// over the readout window when it is non-zero).
+/// over the readout window when it is non-zero), or an empty vector when `readout` is false.
 #[allow(clippy::too_many_arguments)]
 pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
@@ -110,12 +110,17 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
     key: NoiseKey,
     phase: &str,
     ws: &mut Workspace<T>,
+    readout: bool,
 ) -> Result<Vec<f64>, Diverged> {
     let d = energy.dim();
     let n = x.len() / d;
     let np = energy.n_params();
     let mut acc = vec![T::zero(); np];
-    let window = spec.readout_window.min(spec.dynamics.steps());
+    let window = if readout {
+        spec.readout_window.min(spec.dynamics.steps())
+    } else {
+        0
+    };
     if window > 0 {
         let w = vec![T::of(1.0 / (n * window) as f64); n];
         let start = spec.dynamics.steps() - window;
@@ -140,6 +145,9 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
     }
     if spec.exact {
         relax_to_equilibrium(energy, x, nc, nudge, NewtonOptions::default(), phase)?;
+    }
+    if !readout {
+        return Ok(Vec::new());
     }
     if window == 0 {
         let w = vec![T::of(1.0 / n as f64); n];
@@ -180,6 +188,8 @@ impl EqProp {
             key.child(0),
             "free",
             ws,
+            // The symmetric estimator never reads the free phase: skip its readout.
+            self.estimator != Estimator::Symmetric,
         )?;
         let beta = self.beta;
         let mut nudged = |sign: f64, stream: u64, name: &str| -> Result<Vec<f64>, Diverged> {
@@ -197,6 +207,7 @@ impl EqProp {
                 key.child(stream),
                 name,
                 ws,
+                true,
             )
         };
         let grad: Vec<f64> = match self.estimator {
