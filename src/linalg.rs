@@ -37,7 +37,24 @@ pub fn gemm<T: Real>(
     } else {
         Accum::Replace
     };
-    faer::linalg::matmul::matmul(dst, acc, lhs, rhs, alpha, Par::Seq);
+    let flops = 2 * dst.nrows() * dst.ncols() * lhs.ncols();
+    faer::linalg::matmul::matmul(dst, acc, lhs, rhs, alpha, par_for(flops));
+}
+
+/// Products of at least this many flops run on all rayon threads when called from outside
+/// a rayon worker (a product issued inside a parallel chunk stays sequential).
+pub const PAR_GEMM_FLOPS: usize = 8 << 20;
+
+/// The faer parallelism for a product of `flops`: all threads for a large product issued
+/// outside the thread pool, sequential otherwise. faer splits a product over output blocks
+/// and reduces each inner dimension in one thread, so the result does not depend on it.
+fn par_for(flops: usize) -> Par {
+    let threads = rayon::current_num_threads();
+    if flops >= PAR_GEMM_FLOPS && threads > 1 && rayon::current_thread_index().is_none() {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    }
 }
 
 /// Dot product.

@@ -97,3 +97,66 @@ fn diverging_dynamics_name_the_phase_and_step() {
         err.step
     );
 }
+
+/// A Hopfield EqProp gradient big enough that the input drive and readout products run as
+/// parallel GEMMs when called from the main thread (outside the pool) with two threads.
+fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
+    use physlearn::dynamics::Csb;
+    use physlearn::energy::Energy;
+    use physlearn::energy::cost::WeightedSquaredError;
+    use physlearn::energy::hopfield::Hopfield;
+    let net = Hopfield::<f32>::new(&[784, 64, 10], 3).unwrap();
+    let (n, d) = (256, net.dim());
+    let mut x0 = vec![0.0f32; n * d];
+    let mut target = vec![0.0f32; n * 10];
+    for b in 0..n {
+        for i in 0..784 {
+            x0[b * d + i] = ((b * 31 + i * 7) % 17) as f32 / 16.0;
+        }
+        target[b * 10 + b % 10] = 1.0;
+    }
+    let (start, len) = net.output_block();
+    let cost = WeightedSquaredError {
+        start,
+        len,
+        target,
+        weight: vec![1.0; n],
+    };
+    let phase = |steps| {
+        PhaseSpec::finite(Csb {
+            dt: 0.5,
+            damping: 1.0,
+            steps,
+            noise: 0.01,
+        })
+    };
+    let ep = EqProp {
+        estimator,
+        beta: 0.5,
+        free: phase(8),
+        nudged: phase(5),
+    };
+    ep.gradient(
+        &net,
+        &x0,
+        784,
+        &cost,
+        NoiseKey::new(5, 0),
+        &mut Workspace::new(),
+    )
+    .unwrap()
+    .grad
+}
+
+#[test]
+fn parallel_gemms_do_not_change_the_bits() {
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for est in [Estimator::Symmetric, Estimator::OneSided] {
+        // Main thread: large products use every thread of the global pool.
+        let par = hopfield_gradient(est);
+        // Inside a one-thread pool: everything sequential.
+        let seq = in_pool(1, || hopfield_gradient(est));
+        assert_eq!(bits(&par), bits(&seq), "{est:?}");
+        assert!(par.iter().any(|v| *v != 0.0));
+    }
+}

@@ -40,6 +40,11 @@ pub struct Workspace<T> {
     drive: Vec<T>,
     force: Vec<T>,
     aux: Vec<T>,
+    /// The drive was computed by [`Workspace::pin_drive`] and is reused by every relaxation
+    /// until [`Workspace::unpin_drive`].
+    pinned: bool,
+    /// Readout accumulators for learning rules (reused across calls).
+    pub readouts: [Vec<T>; 2],
 }
 
 impl<T: Real> Workspace<T> {
@@ -49,7 +54,29 @@ impl<T: Real> Workspace<T> {
             drive: Vec::new(),
             force: Vec::new(),
             aux: Vec::new(),
+            pinned: false,
+            readouts: [Vec::new(), Vec::new()],
         }
+    }
+
+    /// Computes the clamped drive of `x`'s prefix `0..nc` once and keeps it for every
+    /// following relaxation of a batch with the same clamped prefix (e.g. the free and nudged
+    /// phases of one EqProp step), until [`Workspace::unpin_drive`].
+    pub fn pin_drive<E: Energy<T> + ?Sized>(&mut self, energy: &E, x: &[T], nc: usize) {
+        let d = energy.dim();
+        self.drive.resize(x.len() / d * (d - nc), T::zero());
+        energy.clamped_drive(x, nc, &mut self.drive);
+        self.pinned = true;
+    }
+
+    /// Forgets the pinned drive: the next relaxation computes its own.
+    pub fn unpin_drive(&mut self) {
+        self.pinned = false;
+    }
+
+    /// The current clamped drive (`B × (D − nc)`), valid after a relaxation or a pin.
+    pub fn drive(&self) -> &[T] {
+        &self.drive
     }
 }
 
@@ -103,6 +130,15 @@ impl Integrator for Langevin {
     }
 }
 
+/// `min(max(v, lo), hi)` as plain compare-and-select, which vectorises (`f32::max` does not,
+/// because of its NaN rule). A NaN `v` comes out as `lo`, but [`fused_update`] has flagged it
+/// already.
+#[inline(always)]
+pub(crate) fn clip<T: Real>(v: T, lo: T, hi: T) -> T {
+    let c = if v < lo { lo } else { v };
+    if c > hi { hi } else { c }
+}
+
 /// `x ← clip(x − dt f + amp ξ, lo, hi)` with `ξ = noise` (empty: no noise), returning the
 /// NaN detector `Σ v · 0` accumulated over 8 independent lanes so the loop vectorises.
 #[inline(always)]
@@ -118,13 +154,13 @@ fn fused_update<T: Real>(x: &mut [T], f: &[T], noise: &[T], dt: T, amp: T, lo: T
             for j in 0..L {
                 let v = xc[j] - dt * fc[j];
                 acc[j] += v * T::zero();
-                xc[j] = v.max(lo).min(hi);
+                xc[j] = clip(v, lo, hi);
             }
         }
         for (xi, &fi) in xr.iter_mut().zip(fr) {
             let v = *xi - dt * fi;
             acc[0] += v * T::zero();
-            *xi = v.max(lo).min(hi);
+            *xi = clip(v, lo, hi);
         }
     } else {
         let (nb, nr) = noise.split_at(body);
@@ -136,13 +172,13 @@ fn fused_update<T: Real>(x: &mut [T], f: &[T], noise: &[T], dt: T, amp: T, lo: T
             for j in 0..L {
                 let v = xc[j] - dt * fc[j] + amp * nc[j];
                 acc[j] += v * T::zero();
-                xc[j] = v.max(lo).min(hi);
+                xc[j] = clip(v, lo, hi);
             }
         }
         for ((xi, &fi), &ni) in xr.iter_mut().zip(fr).zip(nr) {
             let v = *xi - dt * fi + amp * ni;
             acc[0] += v * T::zero();
-            *xi = v.max(lo).min(hi);
+            *xi = clip(v, lo, hi);
         }
     }
     acc.iter().fold(T::zero(), |s, &a| s + a)
@@ -184,11 +220,19 @@ pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     let d = energy.dim();
     let nf = d - nc;
     let n = x.len() / d;
-    ws.drive.resize(n * nf, T::zero());
     ws.force.resize(n * nf, T::zero());
     ws.aux.clear();
     ws.aux.resize(n * nf, T::zero());
-    energy.clamped_drive(x, nc, &mut ws.drive);
+    if ws.pinned {
+        assert_eq!(
+            ws.drive.len(),
+            n * nf,
+            "the pinned drive was computed for another batch shape"
+        );
+    } else {
+        ws.drive.resize(n * nf, T::zero());
+        energy.clamped_drive(x, nc, &mut ws.drive);
+    }
     // Box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are projected back
     // onto the box after every step: projected gradient flow / Langevin.
     let (lo, hi) = energy

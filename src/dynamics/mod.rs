@@ -6,6 +6,7 @@ pub mod csb;
 pub mod langevin;
 pub mod newton;
 pub mod noise;
+pub mod reverse;
 
 pub use csb::Csb;
 pub use langevin::{Integrator, Langevin, Observer, Workspace, relax, relax_with};

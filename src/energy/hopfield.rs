@@ -104,6 +104,13 @@ impl<T: Real> Hopfield<T> {
     /// `first..` for both the written layer and the source layers; `out` is `B × (D − off)`
     /// with `off = offs[first]`.
     fn acc_couplings(&self, x: &[T], first: usize, out: &mut [T]) {
+        self.couplings(x, first, out, true);
+    }
+
+    /// As [`Self::acc_couplings`], but with `accumulate = false` each layer's rows are
+    /// overwritten by its first coupling product (a layer with no coupling is zeroed), so no
+    /// separate clearing pass is needed.
+    fn couplings(&self, x: &[T], first: usize, out: &mut [T], accumulate: bool) {
         let d = self.offs[self.sizes.len()];
         let off = self.offs[first];
         let nf = d - off;
@@ -112,25 +119,33 @@ impl<T: Real> Hopfield<T> {
         let nl = self.sizes.len();
         for l in first..nl {
             let rows = self.offs[l] - off..self.offs[l + 1] - off;
+            let mut acc = accumulate;
             if l > first {
                 let src = xv.subrows(self.offs[l - 1], self.sizes[l - 1]);
                 gemm(
                     ov.as_mut().subrows_mut(rows.start, rows.len()),
-                    true,
+                    acc,
                     self.w(l - 1),
                     src,
                     -T::one(),
                 );
+                acc = true;
             }
             if l + 1 < nl {
                 let src = xv.subrows(self.offs[l + 1], self.sizes[l + 1]);
                 gemm(
                     ov.as_mut().subrows_mut(rows.start, rows.len()),
-                    true,
+                    acc,
                     self.w(l).transpose(),
                     src,
                     -T::one(),
                 );
+                acc = true;
+            }
+            if !acc {
+                ov.as_mut()
+                    .subrows_mut(rows.start, rows.len())
+                    .fill(T::zero());
             }
         }
     }
@@ -227,6 +242,30 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         });
     }
 
+    /// `E = ½‖s‖² + s_freeᵀ drive + ½ s_freeᵀ C s_free`, with `C` the couplings among free
+    /// layers: the input layer's product is already in the drive.
+    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        if nc == 0 {
+            return self.energy(x, out);
+        }
+        let d = self.dim();
+        let nf = d - nc;
+        let half = T::of(0.5);
+        T::with_scratch(out.len() * nf, |c| {
+            self.couplings(x, 1, c, false);
+            for (b, o) in out.iter_mut().enumerate() {
+                let xs = &x[b * d..(b + 1) * d];
+                let (cs, ds) = (&c[b * nf..(b + 1) * nf], &drive[b * nf..(b + 1) * nf]);
+                let mut e = xs[..nc].iter().fold(T::zero(), |a, &v| a + half * v * v);
+                for i in 0..nf {
+                    let s = xs[nc + i];
+                    e += s * (half * s + ds[i] + half * cs[i]);
+                }
+                *o = e;
+            }
+        });
+    }
+
     fn clamped_drive(&self, x: &[T], nc: usize, drive: &mut [T]) {
         assert!(
             nc == 0 || nc == self.sizes[0],
@@ -262,12 +301,16 @@ impl<T: Real> Energy<T> for Hopfield<T> {
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
         let d = self.dim();
         let first = if nc == 0 { 0 } else { 1 };
-        out.copy_from_slice(drive);
-        self.acc_couplings(x, first, out);
+        // Couplings written straight into `out`, then one pass adds the drive and `s`.
+        self.couplings(x, first, out, false);
         let nf = d - nc;
-        for (o, xs) in out.chunks_exact_mut(nf).zip(x.chunks_exact(d)) {
-            for (o, &s) in o.iter_mut().zip(&xs[nc..]) {
-                *o += s;
+        for ((o, xs), dr) in out
+            .chunks_exact_mut(nf)
+            .zip(x.chunks_exact(d))
+            .zip(drive.chunks_exact(nf))
+        {
+            for ((o, &s), &dv) in o.iter_mut().zip(&xs[nc..]).zip(dr) {
+                *o += s + dv;
             }
         }
     }
@@ -303,6 +346,71 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                 }
             }
         }
+    }
+
+    /// The first layer's readout is `−(ca s₁ᵃ + cb s₁ᵇ) x₀ᵀ` when both batches share the clamped
+    /// input `x₀`: one product over the input instead of two.
+    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+        let d = self.dim();
+        let n = w.len();
+        if nc != self.sizes[0] {
+            // No shared input: the generic two-readout form.
+            let wa: Vec<T> = w.iter().map(|&v| ca * v).collect();
+            let wb: Vec<T> = w.iter().map(|&v| cb * v).collect();
+            self.grad_theta(xa, &wa, out);
+            self.grad_theta(xb, &wb, out);
+            return;
+        }
+        let (xav, xbv) = (view(xa, d), view(xb, d));
+        let (r, c) = (self.sizes[1], self.sizes[0]);
+        T::with_scratch(r * n, |u| {
+            for (b, &wb) in w.iter().enumerate() {
+                let (sa, sb) = (
+                    &xa[b * d + self.offs[1]..b * d + self.offs[2]],
+                    &xb[b * d + self.offs[1]..b * d + self.offs[2]],
+                );
+                for ((o, &pa), &pb) in u[b * r..(b + 1) * r].iter_mut().zip(sa).zip(sb) {
+                    *o = wb * (ca * pa + cb * pb);
+                }
+            }
+            let o = MatMut::from_row_major_slice_mut(
+                &mut out[self.w_off[0]..self.w_off[0] + r * c],
+                r,
+                c,
+            );
+            let uv = MatRef::from_column_major_slice(u, r, n);
+            gemm(o, true, uv, xav.subrows(0, c).transpose(), -T::one());
+        });
+        T::with_scratch(2 * n, |wab| {
+            let (wa, wb) = wab.split_at_mut(n);
+            for ((a, b), &v) in wa.iter_mut().zip(wb.iter_mut()).zip(w) {
+                *a = ca * v;
+                *b = cb * v;
+            }
+            for l in 1..self.sizes.len() - 1 {
+                let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+                let o = &mut out[self.w_off[l]..self.w_off[l] + r * c];
+                for (xv, ww) in [(xav, &*wa), (xbv, &*wb)] {
+                    Self::acc_outer(
+                        o,
+                        xv.subrows(self.offs[l + 1], r),
+                        xv.subrows(self.offs[l], c),
+                        ww,
+                        -T::one(),
+                    );
+                }
+            }
+            for l in 1..self.sizes.len() {
+                let (bo, n, lo) = (self.b_off[l - 1], self.sizes[l], self.offs[l]);
+                for (x, ww) in [(xa, &*wa), (xb, &*wb)] {
+                    for (xs, &wv) in x.chunks_exact(d).zip(ww) {
+                        for (o, &s) in out[bo..bo + n].iter_mut().zip(&xs[lo..lo + n]) {
+                            *o -= wv * s;
+                        }
+                    }
+                }
+            }
+        });
     }
 
     fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]) {

@@ -8,6 +8,7 @@
 pub mod bilinear;
 pub mod cost;
 pub mod hopfield;
+pub mod oscillator;
 
 use crate::linalg::view_mut;
 use crate::real::Real;
@@ -68,6 +69,32 @@ pub trait Energy<T: Real>: Send + Sync {
     /// `out += Σ_b w_b ∂/∂θ (∇_x E(x_b) · v_b)`, the mixed second derivative contracted with
     /// `v` (the directional derivative of [`Energy::grad_theta`] along `v`).
     fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]);
+
+    /// Per-sample energies given the cached drive of the clamped prefix (as returned by
+    /// [`Energy::clamped_drive`] for the same prefix); substrates may override it to skip the
+    /// clamped block's products. Default: [`Energy::energy`].
+    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        let _ = (nc, drive);
+        self.energy(x, out);
+    }
+
+    /// `out += Σ_b w_b (ca ∂E/∂θ(xa_b) + cb ∂E/∂θ(xb_b))` for two batches that share their
+    /// clamped prefix `0..nc` — the difference of two EqProp phase readouts in one pass.
+    /// Substrates may override it to contract the shared clamped block once.
+    #[allow(clippy::too_many_arguments)]
+    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+        let _ = nc;
+        T::with_scratch(w.len(), |ws| {
+            for (o, &wi) in ws.iter_mut().zip(w) {
+                *o = ca * wi;
+            }
+            self.grad_theta(xa, ws, out);
+            for (o, &wi) in ws.iter_mut().zip(w) {
+                *o = cb * wi;
+            }
+            self.grad_theta(xb, ws, out);
+        });
+    }
 
     /// Box `[lo, hi]` that every free coordinate must stay in (the dynamics project onto it),
     /// or `None` for an unconstrained state.

@@ -169,6 +169,10 @@ impl EqProp {
 
     /// Runs the phases from the initial batch `x0` (clamped prefix `0..nc` already set) and
     /// returns the gradient estimate of `mean_b C_b`.
+    ///
+    /// The drive of the clamped prefix is computed once for all phases. When the phases are
+    /// read at their final states, the two readouts of an estimator are contracted in one pass
+    /// ([`Energy::grad_theta_pair`]), so a shared clamped input is multiplied only once.
     pub fn gradient<T: Real, E: Energy<T> + ?Sized>(
         &self,
         energy: &E,
@@ -178,6 +182,22 @@ impl EqProp {
         key: NoiseKey,
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
+        ws.pin_drive(energy, x0, nc);
+        let out = self.gradient_pinned(energy, x0, nc, cost, key, ws);
+        ws.unpin_drive();
+        out
+    }
+
+    fn gradient_pinned<T: Real, E: Energy<T> + ?Sized>(
+        &self,
+        energy: &E,
+        x0: &[T],
+        nc: usize,
+        cost: &dyn Cost<T>,
+        key: NoiseKey,
+        ws: &mut Workspace<T>,
+    ) -> Result<EqPropOutput<T>, Diverged> {
+        let windowed = self.free.readout_window > 0 || self.nudged.readout_window > 0;
         let mut xf = x0.to_vec();
         let r0 = run_phase(
             energy,
@@ -188,17 +208,21 @@ impl EqProp {
             key.child(0),
             "free",
             ws,
-            // The symmetric estimator never reads the free phase: skip its readout.
-            self.estimator != Estimator::Symmetric,
+            // Only a time-averaged one-sided/random-sign readout needs its own free readout.
+            windowed && self.estimator != Estimator::Symmetric,
         )?;
         let beta = self.beta;
-        let mut nudged = |sign: f64, stream: u64, name: &str| -> Result<Vec<f64>, Diverged> {
+        let nudged = |sign: f64,
+                      stream: u64,
+                      name: &str,
+                      ws: &mut Workspace<T>|
+         -> Result<(Vec<T>, Vec<f64>), Diverged> {
             let mut xs = xf.clone();
             let nu = Nudge {
                 cost,
                 beta: T::of(sign * beta),
             };
-            run_phase(
+            let r = run_phase(
                 energy,
                 &mut xs,
                 nc,
@@ -207,21 +231,20 @@ impl EqProp {
                 key.child(stream),
                 name,
                 ws,
-                true,
-            )
+                windowed,
+            )?;
+            Ok((xs, r))
         };
-        let grad: Vec<f64> = match self.estimator {
+        // (state a, readout a, state b, readout b, 1/denominator): g = (R(a) − R(b)) / den.
+        let (xa, ra, xb, rb, den) = match self.estimator {
             Estimator::OneSided => {
-                let rp = nudged(1.0, 1, "nudged(+beta)")?;
-                rp.iter().zip(&r0).map(|(a, b)| (a - b) / beta).collect()
+                let (xp, rp) = nudged(1.0, 1, "nudged(+beta)", ws)?;
+                (xp, rp, None, r0, beta)
             }
             Estimator::Symmetric => {
-                let rp = nudged(1.0, 1, "nudged(+beta)")?;
-                let rm = nudged(-1.0, 2, "nudged(-beta)")?;
-                rp.iter()
-                    .zip(&rm)
-                    .map(|(a, b)| (a - b) / (2.0 * beta))
-                    .collect()
+                let (xp, rp) = nudged(1.0, 1, "nudged(+beta)", ws)?;
+                let (xm, rm) = nudged(-1.0, 2, "nudged(-beta)", ws)?;
+                (xp, rp, Some(xm), rm, 2.0 * beta)
             }
             Estimator::RandomSign => {
                 use rand::Rng;
@@ -230,20 +253,26 @@ impl EqProp {
                 } else {
                     -1.0
                 };
-                let r = nudged(
-                    s,
-                    3,
-                    if s > 0.0 {
-                        "nudged(+beta)"
-                    } else {
-                        "nudged(-beta)"
-                    },
-                )?;
-                r.iter()
-                    .zip(&r0)
-                    .map(|(a, b)| (a - b) / (s * beta))
-                    .collect()
+                let name = if s > 0.0 {
+                    "nudged(+beta)"
+                } else {
+                    "nudged(-beta)"
+                };
+                let (xs, r) = nudged(s, 3, name, ws)?;
+                (xs, r, None, r0, s * beta)
             }
+        };
+        let grad: Vec<f64> = if windowed {
+            ra.iter().zip(&rb).map(|(a, b)| (a - b) / den).collect()
+        } else {
+            let n = x0.len() / energy.dim();
+            let w = vec![T::of(1.0 / n as f64); n];
+            let acc = &mut ws.readouts[0];
+            acc.clear();
+            acc.resize(energy.n_params(), T::zero());
+            let c = T::of(1.0 / den);
+            energy.grad_theta_pair(&xa, xb.as_deref().unwrap_or(&xf), nc, &w, c, -c, acc);
+            acc.iter().map(|v| v.f64()).collect()
         };
         Ok(EqPropOutput {
             grad,

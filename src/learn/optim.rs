@@ -47,6 +47,7 @@ pub struct Optimizer {
     m: Vec<f64>,
     v: Vec<f64>,
     t: u64,
+    factor: f64,
 }
 
 impl Optimizer {
@@ -57,6 +58,7 @@ impl Optimizer {
             m: vec![0.0; n],
             v: vec![0.0; n],
             t: 0,
+            factor: 1.0,
         }
     }
 
@@ -72,11 +74,18 @@ impl Optimizer {
         self.t = t;
     }
 
+    /// Multiplies the configured learning rate by `factor` from now on (a schedule).
+    pub fn set_lr_factor(&mut self, factor: f64) {
+        self.factor = factor;
+    }
+
     /// One descent step `θ ← θ − update(g)`.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64]) {
         self.t += 1;
+        let f = self.factor;
         match self.cfg {
             OptimizerConfig::Sgd { lr, momentum } => {
+                let lr = lr * f;
                 for ((p, m), &g) in theta.iter_mut().zip(&mut self.m).zip(grad) {
                     *m = momentum * *m + g;
                     *p -= lr * *m;
@@ -88,6 +97,7 @@ impl Optimizer {
                 beta2,
                 eps,
             } => {
+                let lr = lr * f;
                 let c1 = 1.0 - beta1.powi(self.t as i32);
                 let c2 = 1.0 - beta2.powi(self.t as i32);
                 for (((p, m), v), &g) in

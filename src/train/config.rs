@@ -63,6 +63,32 @@ pub struct TrainingConfig {
     pub optimizer: OptimizerConfig,
     /// Learning-rate multiplier per layer `l` (applied to `W_l` and `b_{l+1}`); empty: all 1.
     pub layer_lr: Vec<f64>,
+    /// Learning-rate schedule over epochs (default: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+}
+
+/// Learning-rate schedule over epochs.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The configured rate throughout.
+    #[default]
+    Constant,
+    /// Cosine annealing: epoch `e` (0-based) of `E` uses `lr · ½(1 + cos(π e / E))`.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning-rate factor of 0-based `epoch` out of `epochs`.
+    pub fn factor(self, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                0.5 * (1.0 + (std::f64::consts::PI * epoch as f64 / epochs as f64).cos())
+            }
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -102,6 +128,7 @@ impl Default for TrainConfig {
                     momentum: 0.0,
                 },
                 layer_lr: vec![0.1, 0.05],
+                lr_schedule: LrSchedule::Constant,
             },
         }
     }

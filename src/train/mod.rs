@@ -88,17 +88,30 @@ pub fn evaluate<T: Real>(
     set: &ImageSet,
     key: NoiseKey,
 ) -> anyhow::Result<f64> {
+    Ok(evaluate_energies(net, cfg, set, key)?.0)
+}
+
+/// Error rate and per-sample free-phase energies (at the end of the configured free phase) of
+/// the network on `set`.
+pub fn evaluate_energies<T: Real>(
+    net: &Hopfield<T>,
+    cfg: &TrainConfig,
+    set: &ImageSet,
+    key: NoiseKey,
+) -> anyhow::Result<(f64, Vec<f64>)> {
     let d = net.dim();
+    let nc = net.n_clamped();
     let (start, len) = net.output_block();
     let bs = 1000.min(set.n).max(1);
     let mut wrong = 0usize;
+    let mut energies = Vec::with_capacity(set.n);
     let mut ws = Workspace::new();
     for (bi, chunk) in (0..set.n).collect::<Vec<_>>().chunks(bs).enumerate() {
         let (mut x, _) = batch_state::<T>(set, chunk, d);
         relax_with(
             net,
             &mut x,
-            net.n_clamped(),
+            nc,
             &cfg.training.free,
             None,
             key.child(bi as u64),
@@ -111,8 +124,157 @@ pub fn evaluate<T: Real>(
                 wrong += 1;
             }
         }
+        let mut e = vec![T::zero(); chunk.len()];
+        net.energy_free(&x, nc, ws.drive(), &mut e);
+        energies.extend(e.iter().map(|v| v.f64()));
     }
-    Ok(wrong as f64 / set.n as f64)
+    Ok((wrong as f64 / set.n as f64, energies))
+}
+
+/// What one training epoch measured.
+#[derive(Clone, Debug)]
+pub struct EpochStats {
+    /// Error of the free-phase predictions on the training batches.
+    pub train_error: f64,
+    /// Free-phase energy of every training sample seen, in order.
+    pub energies: Vec<f64>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Samples trained on.
+    pub samples: usize,
+}
+
+/// An EqProp-trained Hopfield classifier with its optimizer: the training loop of
+/// `physlearn train`, reusable by experiments.
+pub struct Trainer<T: Real> {
+    /// The network (parameters in `T`).
+    pub net: Hopfield<T>,
+    /// Optimizer state.
+    pub opt: Optimizer,
+    /// Parameters in f64 (the optimizer's copy).
+    pub theta: Vec<f64>,
+    cfg: TrainConfig,
+    ep: EqProp,
+    lr_scale: Vec<f64>,
+    key: NoiseKey,
+    ws: Workspace<T>,
+}
+
+impl<T: Real> Trainer<T> {
+    /// A freshly initialised network and optimizer for `cfg`.
+    pub fn new(cfg: &TrainConfig) -> anyhow::Result<Self> {
+        let net = Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?;
+        let blocks = net.param_blocks();
+        let np = net.n_params();
+        // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}.
+        let mut lr_scale = vec![1.0; np];
+        if !cfg.training.layer_lr.is_empty() {
+            for b in &blocks {
+                let l: usize = b.name[2..].parse().expect("block names W_l / b_l");
+                let layer = if b.name.starts_with('W') { l } else { l - 1 };
+                let s = cfg.training.layer_lr[layer.min(cfg.training.layer_lr.len() - 1)];
+                lr_scale[b.offset..b.offset + b.len()].fill(s);
+            }
+        }
+        Ok(Self {
+            opt: Optimizer::new(cfg.training.optimizer, np),
+            theta: net.params().iter().map(|v| v.f64()).collect(),
+            net,
+            cfg: cfg.clone(),
+            ep: EqProp {
+                estimator: cfg.training.estimator,
+                beta: cfg.training.beta,
+                free: PhaseSpec::finite(cfg.training.free),
+                nudged: PhaseSpec::finite(cfg.training.nudged),
+            },
+            lr_scale,
+            key: NoiseKey::new(cfg.seed, 0x7EA1),
+            ws: Workspace::new(),
+        })
+    }
+
+    /// Sets the parameters (f64) and pushes them into the network.
+    pub fn set_theta(&mut self, theta: &[f64]) -> anyhow::Result<()> {
+        self.theta.copy_from_slice(theta);
+        let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+        self.net.set_params(&th_t)
+    }
+
+    /// One epoch over `set` (0-based `epoch` keys the shuffle and the noise), with the
+    /// configured learning-rate schedule; `pb` ticks once per batch.
+    pub fn train_epoch(
+        &mut self,
+        set: &ImageSet,
+        epoch: usize,
+        pb: Option<&ProgressBar>,
+    ) -> anyhow::Result<EpochStats> {
+        let t0 = Instant::now();
+        let cfg = &self.cfg;
+        self.opt
+            .set_lr_factor(cfg.training.lr_schedule.factor(epoch, cfg.training.epochs));
+        let order = shuffled(set.n, self.key.child(1).child(epoch as u64));
+        let bs = cfg.training.batch_size;
+        let nb = set.n / bs;
+        let d = self.net.dim();
+        let nc = self.net.n_clamped();
+        let (out_start, out_len) = self.net.output_block();
+        let mut wrong = 0usize;
+        let mut energies = Vec::with_capacity(nb * bs);
+        let mut e = vec![T::zero(); bs];
+        let mut g = vec![0.0; self.theta.len()];
+        let mut th_t = vec![T::zero(); self.theta.len()];
+        for bi in 0..nb {
+            let idx = &order[bi * bs..(bi + 1) * bs];
+            let (x0, y) = batch_state::<T>(set, idx, d);
+            let cost = WeightedSquaredError {
+                start: out_start,
+                len: out_len,
+                target: y,
+                weight: vec![T::one(); bs],
+            };
+            let step_key = self.key.child(2).child((epoch * nb + bi) as u64);
+            let out = self
+                .ep
+                .gradient(&self.net, &x0, nc, &cost, step_key, &mut self.ws)?;
+            for (b, &i) in idx.iter().enumerate() {
+                if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
+                    != set.labels[i] as usize
+                {
+                    wrong += 1;
+                }
+            }
+            self.net
+                .energy_free(&out.free_state, nc, self.ws.drive(), &mut e);
+            energies.extend(e.iter().map(|v| v.f64()));
+            for ((gi, &o), &s) in g.iter_mut().zip(&out.grad).zip(&self.lr_scale) {
+                *gi = o * s;
+            }
+            self.opt.step(&mut self.theta, &g);
+            for (t, &v) in th_t.iter_mut().zip(&self.theta) {
+                *t = T::of(v);
+            }
+            self.net.set_params(&th_t)?;
+            if let Some(pb) = pb {
+                pb.inc(1);
+            }
+        }
+        Ok(EpochStats {
+            train_error: wrong as f64 / (nb * bs).max(1) as f64,
+            energies,
+            seconds: t0.elapsed().as_secs_f64(),
+            samples: nb * bs,
+        })
+    }
+
+    /// Error and per-sample energies on `set` (keyed by `epoch` for noisy dynamics).
+    pub fn evaluate(&self, set: &ImageSet, epoch: usize) -> anyhow::Result<(f64, Vec<f64>)> {
+        evaluate_energies(
+            &self.net,
+            &self.cfg,
+            set,
+            self.key.child(3).child(epoch as u64),
+        )
+    }
 }
 
 fn shuffled(n: usize, key: NoiseKey) -> Vec<usize> {
@@ -157,21 +319,9 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value
         train_set.dim(),
         train_set.classes
     );
-    let mut net = Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?;
-    let blocks = net.param_blocks();
-    let np = net.n_params();
-    let mut opt = Optimizer::new(cfg.training.optimizer, np);
-    let mut theta: Vec<f64> = net.params().iter().map(|v| v.f64()).collect();
-    // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}.
-    let mut lr_scale = vec![1.0; np];
-    if !cfg.training.layer_lr.is_empty() {
-        for b in &blocks {
-            let l: usize = b.name[2..].parse().expect("block names W_l / b_l");
-            let layer = if b.name.starts_with('W') { l } else { l - 1 };
-            let s = cfg.training.layer_lr[layer.min(cfg.training.layer_lr.len() - 1)];
-            lr_scale[b.offset..b.offset + b.len()].fill(s);
-        }
-    }
+    let mut tr = Trainer::<T>::new(cfg)?;
+    let blocks = tr.net.param_blocks();
+    let np = tr.net.n_params();
     let dir = if opts.resume {
         RunDir {
             path: opts.out.clone(),
@@ -185,8 +335,7 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value
     if opts.resume {
         let (th, meta) = checkpoint::load::<f64>(&ckpt, &resume_blocks(&blocks, np))
             .with_context(|| format!("cannot resume from {}", dir.path.display()))?;
-        theta.copy_from_slice(&th[..np]);
-        opt.set_state(
+        tr.opt.set_state(
             &th[np..2 * np],
             &th[2 * np..3 * np],
             meta.get("optimizer_t")
@@ -209,79 +358,36 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value
                 })
                 .collect();
         }
-        let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
-        net.set_params(&th_t)?;
+        tr.set_theta(&th[..np])?;
     }
-    let key = NoiseKey::new(cfg.seed, 0x7EA1);
-    let ep = EqProp {
-        estimator: cfg.training.estimator,
-        beta: cfg.training.beta,
-        free: PhaseSpec::finite(cfg.training.free),
-        nudged: PhaseSpec::finite(cfg.training.nudged),
-    };
-    let d = net.dim();
-    let nc = net.n_clamped();
-    let (out_start, out_len) = net.output_block();
     let bs = cfg.training.batch_size;
-    let mut ws = Workspace::new();
     for epoch in start_epoch..cfg.training.epochs {
-        let t0 = Instant::now();
-        let order = shuffled(train_set.n, key.child(1).child(epoch as u64));
         let nb = train_set.n / bs;
         let pb = ProgressBar::new(nb as u64);
         pb.set_style(ProgressStyle::with_template(
             "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
         )?);
         pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
-        let (mut wrong, mut seen, mut energy_sum) = (0usize, 0usize, 0.0);
-        for bi in 0..nb {
-            let idx = &order[bi * bs..(bi + 1) * bs];
-            let (x0, y) = batch_state::<T>(&train_set, idx, d);
-            let cost = WeightedSquaredError {
-                start: out_start,
-                len: out_len,
-                target: y,
-                weight: vec![T::one(); bs],
-            };
-            let step_key = key.child(2).child((epoch * nb + bi) as u64);
-            let out = ep.gradient(&net, &x0, nc, &cost, step_key, &mut ws)?;
-            for (b, &i) in idx.iter().enumerate() {
-                if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
-                    != train_set.labels[i] as usize
-                {
-                    wrong += 1;
-                }
-            }
-            let mut e = vec![T::zero(); bs];
-            net.energy(&out.free_state, &mut e);
-            energy_sum += e.iter().map(|v| v.f64()).sum::<f64>();
-            seen += bs;
-            let g: Vec<f64> = out.grad.iter().zip(&lr_scale).map(|(g, s)| g * s).collect();
-            opt.step(&mut theta, &g);
-            let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
-            net.set_params(&th_t)?;
-            pb.inc(1);
-        }
+        let st = tr.train_epoch(&train_set, epoch, Some(&pb))?;
         pb.finish_and_clear();
-        let seconds = t0.elapsed().as_secs_f64();
-        let test_error = evaluate(&net, cfg, &test_set, key.child(3).child(epoch as u64))?;
+        let (test_error, _) = tr.evaluate(&test_set, epoch)?;
         let m = EpochMetrics {
             epoch: epoch + 1,
-            train_error: wrong as f64 / seen.max(1) as f64,
+            train_error: st.train_error,
             test_error,
-            train_energy: energy_sum / seen.max(1) as f64,
-            seconds,
+            train_energy: st.energies.iter().sum::<f64>() / st.samples.max(1) as f64,
+            seconds: st.seconds,
         };
         eprintln!(
             "epoch {:>3}: train error {:.2}%  test error {:.2}%  ({:.1} s, {:.0} samples/s)",
             m.epoch,
             100.0 * m.train_error,
             100.0 * m.test_error,
-            seconds,
-            seen as f64 / seconds
+            st.seconds,
+            st.samples as f64 / st.seconds
         );
         history.push(m);
-        write_checkpoint(&ckpt, &blocks, &theta, &opt, epoch + 1, &history)?;
+        write_checkpoint(&ckpt, &blocks, &tr.theta, &tr.opt, epoch + 1, &history)?;
         write_metrics(&dir, &history)?;
     }
     let last = history

@@ -142,8 +142,53 @@ pub fn parameter_derivatives<E: Energy<f64>>(e: &mut E, seed: u64) {
     );
 }
 
+/// `grad_theta_pair` on two batches sharing the clamped prefix equals the weighted sum of
+/// two `grad_theta` readouts.
+pub fn paired_readout<E: Energy<f64>>(e: &E, nc: usize, seed: u64) {
+    let d = e.dim();
+    let xa = states(e, 3, seed);
+    let mut xb = states(e, 3, seed + 1);
+    for b in 0..3 {
+        xb[b * d..b * d + nc].copy_from_slice(&xa[b * d..b * d + nc]);
+    }
+    let w = vec![0.5, -1.0, 2.0];
+    let (ca, cb) = (1.7, -0.3);
+    let mut pair = vec![0.25; e.n_params()];
+    e.grad_theta_pair(&xa, &xb, nc, &w, ca, cb, &mut pair);
+    let (mut ga, mut gb) = (vec![0.0; e.n_params()], vec![0.0; e.n_params()]);
+    e.grad_theta(&xa, &w, &mut ga);
+    e.grad_theta(&xb, &w, &mut gb);
+    let want: Vec<f64> = ga
+        .iter()
+        .zip(&gb)
+        .map(|(a, b)| 0.25 + ca * a + cb * b)
+        .collect();
+    assert!(
+        max_abs_diff(&pair, &want) < 1e-12 * (1.0 + max_abs(&want)),
+        "paired readout mismatch (nc = {nc})"
+    );
+}
+
+/// `energy_free` with the cached drive equals `energy`.
+pub fn energy_with_drive<E: Energy<f64>>(e: &E, nc: usize, seed: u64) {
+    let x = states(e, 3, seed);
+    let mut drive = vec![0.0; 3 * (e.dim() - nc)];
+    e.clamped_drive(&x, nc, &mut drive);
+    let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
+    e.energy(&x, &mut a);
+    e.energy_free(&x, nc, &drive, &mut b);
+    assert!(
+        max_abs_diff(&a, &b) < 1e-12 * (1.0 + max_abs(&a)),
+        "energy_free {b:?} != energy {a:?} (nc = {nc})"
+    );
+}
+
 /// All of the above.
 pub fn all<E: Energy<f64>>(e: &mut E, nc: usize, seed: u64) {
+    energy_with_drive(e, nc, seed + 60);
+    energy_with_drive(e, 0, seed + 70);
+    paired_readout(e, nc, seed + 40);
+    paired_readout(e, 0, seed + 50);
     force(e, seed);
     clamped_split(e, nc, seed + 10);
     curvature(e, nc, seed + 20);
