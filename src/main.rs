@@ -62,6 +62,30 @@ enum DataCmd {
 
 #[derive(Subcommand)]
 enum Exp {
+    /// cSB-EqProp vs EP on the MNIST MLP 784-120-10 (energies, errors, noise, budget).
+    CsbEqprop {
+        /// Cheaper settings (10k training images, 2 epochs, small sweeps).
+        #[arg(long)]
+        quick: bool,
+        /// Run seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory.
+        #[arg(long, default_value = "runs/csb-eqprop")]
+        out: PathBuf,
+        /// TOML configuration (defaults: configs/csb-eqprop.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override a configuration key, e.g. --set noise.epochs=5 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Data directory (else the environment variable PHYSLEARN_DATA).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print the resolved configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
     /// Symmetric EqProp on the bilinear Langevin substrate (E1, E2, E3, cost).
     ThermoEqprop {
         /// Cheaper settings (under a minute).
@@ -90,6 +114,15 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The text of an optional `--config` file.
+fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", p.display()))
+    })
+    .transpose()
 }
 
 fn run() -> anyhow::Result<()> {
@@ -126,6 +159,34 @@ fn run() -> anyhow::Result<()> {
                 return Ok(());
             }
             thermo_eqprop::run(&opts)?;
+        }
+        Cmd::Exp {
+            exp:
+                Exp::CsbEqprop {
+                    quick,
+                    seed,
+                    out,
+                    config,
+                    sets,
+                    data_dir,
+                    print_config,
+                },
+        } => {
+            use physlearn::experiments::csb_eqprop;
+            let opts = csb_eqprop::Options {
+                quick,
+                seed,
+                out,
+                config_text: read_config(config.as_deref())?,
+                sets,
+                data_dir,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            };
+            if print_config {
+                print!("{}", csb_eqprop::resolve_config(&opts)?.to_toml());
+                return Ok(());
+            }
+            csb_eqprop::run(&opts)?;
         }
         Cmd::Data {
             cmd: DataCmd::Verify { data_dir },

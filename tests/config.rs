@@ -106,3 +106,19 @@ fn bad_values_are_rejected() {
     assert!(err_of("precision = \"f16\"\n").contains("precision"));
     assert!(err_of("[dynamics]\ntemperature = -1.0\n").contains("dynamics.temperature"));
 }
+
+#[test]
+fn shipped_csb_eqprop_config_is_the_defaults() {
+    use physlearn::experiments::csb_eqprop::CsbExpConfig;
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/csb-eqprop.toml"
+    ))
+    .unwrap();
+    assert_eq!(
+        CsbExpConfig::load(Some(&shipped), &[]).unwrap(),
+        CsbExpConfig::default()
+    );
+    let e = CsbExpConfig::load(None, &["noise.amplitudes=[0.1, 0.0]".into()]).unwrap_err();
+    assert!(format!("{e:#}").contains("increasing"), "{e:#}");
+}

@@ -151,3 +151,75 @@ fn wrong_layer_sizes_are_named() {
     assert!(msg.contains("model.layers") && msg.contains("10"), "{msg}");
     std::fs::remove_dir_all(data).ok();
 }
+
+#[test]
+fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
+    use physlearn::experiments::csb_eqprop::{Options, run};
+    let data = tmp("csb-data");
+    write_dataset(&data);
+    let out = tmp("csb-run");
+    let sets = [
+        "train.model.layers=[784, 8, 10]",
+        "train.data.verify=false",
+        "train.training.epochs=2",
+        "train.training.batch_size=10",
+        "hist_epochs=[1, 2]",
+        "reference_steps=50",
+        "noise.amplitudes=[0.0, 0.1]",
+        "noise.betas=[0.5]",
+        "noise.epochs=1",
+        "budget.free_steps=[2, 5]",
+        "budget.epochs=1",
+    ];
+    let s = run(&Options {
+        out: out.clone(),
+        sets: sets.iter().map(|s| s.to_string()).collect(),
+        data_dir: Some(data.clone()),
+        command: "test".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    for m in ["ep", "csb"] {
+        let errs = s["main"][m]["test_error"].as_array().unwrap();
+        assert_eq!(errs.len(), 2);
+        let last = errs[1].as_f64().unwrap();
+        assert!(last < 0.2, "{m} did not learn two easy classes: {last}");
+        assert_eq!(
+            s["noise"]["accuracy"][m]["beta=0.5"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            s["budget_sweep"]["accuracy"][m].as_array().unwrap().len(),
+            2
+        );
+        let e = &s["same_network_energies"][format!("{m}_trained")];
+        for dynm in ["csb", "gradient_flow", "gradient_flow_reference"] {
+            assert!(e[dynm]["energy_mean"].as_f64().unwrap().is_finite());
+        }
+    }
+    assert!(s["claims"].as_array().unwrap().len() >= 6);
+    for f in [
+        "summary.json",
+        "config.toml",
+        "energy_hist_csb.png",
+        "energy_hist_ep.png",
+        "energy_vs_epoch.png",
+        "error_vs_epoch.png",
+        "noise_accuracy.png",
+        "budget_accuracy.png",
+    ] {
+        assert!(out.join(f).exists(), "missing {f}");
+    }
+    // A bad key is named.
+    let err = run(&Options {
+        out: tmp("csb-bad"),
+        sets: vec!["noise.amplitude=[0.1]".into()],
+        data_dir: Some(data),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("amplitude"), "{err:#}");
+}

@@ -1,3 +1,4 @@
 //! Paper reproductions, one module each.
 
+pub mod csb_eqprop;
 pub mod thermo_eqprop;

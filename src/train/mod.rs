@@ -52,7 +52,8 @@ pub struct EpochMetrics {
     pub train_error: f64,
     /// Error rate on the test split.
     pub test_error: f64,
-    /// Mean free-phase energy over the training batches.
+    /// Mean free-phase energy over the training batches (without the clamped input's own
+    /// `½‖x_in‖²`, a per-image constant).
     pub train_energy: f64,
     /// Wall-clock seconds of the epoch's training part.
     pub seconds: f64,
@@ -125,10 +126,27 @@ pub fn evaluate_energies<T: Real>(
             }
         }
         let mut e = vec![T::zero(); chunk.len()];
-        net.energy_free(&x, nc, ws.drive(), &mut e);
-        energies.extend(e.iter().map(|v| v.f64()));
+        state_energies(net, &x, ws.drive(), &mut e, &mut energies);
     }
     Ok((wrong as f64 / set.n as f64, energies))
+}
+
+/// Appends to `energies` the energy of each sample's state `x` given its clamped input,
+/// without the input's own `½‖x_in‖²` (a per-image constant that would swamp the
+/// differences the dynamics and the training make); `drive` is the batch's cached drive.
+fn state_energies<T: Real>(
+    net: &Hopfield<T>,
+    x: &[T],
+    drive: &[T],
+    scratch: &mut [T],
+    energies: &mut Vec<f64>,
+) {
+    let (d, nc) = (net.dim(), net.n_clamped());
+    net.energy_free(x, nc, drive, scratch);
+    for (e, xs) in scratch.iter().zip(x.chunks_exact(d)) {
+        let input: f64 = xs[..nc].iter().map(|v| 0.5 * v.f64() * v.f64()).sum();
+        energies.push(e.f64() - input);
+    }
 }
 
 /// What one training epoch measured.
@@ -136,7 +154,8 @@ pub fn evaluate_energies<T: Real>(
 pub struct EpochStats {
     /// Error of the free-phase predictions on the training batches.
     pub train_error: f64,
-    /// Free-phase energy of every training sample seen, in order.
+    /// Free-phase energy of every training sample seen, in order (without the clamped
+    /// input's own `½‖x_in‖²`).
     pub energies: Vec<f64>,
     /// Wall-clock seconds.
     pub seconds: f64,
@@ -243,9 +262,13 @@ impl<T: Real> Trainer<T> {
                     wrong += 1;
                 }
             }
-            self.net
-                .energy_free(&out.free_state, nc, self.ws.drive(), &mut e);
-            energies.extend(e.iter().map(|v| v.f64()));
+            state_energies(
+                &self.net,
+                &out.free_state,
+                self.ws.drive(),
+                &mut e,
+                &mut energies,
+            );
             for ((gi, &o), &s) in g.iter_mut().zip(&out.grad).zip(&self.lr_scale) {
                 *gi = o * s;
             }
@@ -292,16 +315,16 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
     }
 }
 
-fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
-    let cfg = &opts.cfg;
+/// The configured dataset's train and test splits (checked, limited, shape-validated).
+pub fn load_sets(cfg: &TrainConfig, data_dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
     let ds: Dataset = cfg.data.dataset.parse()?;
     let check = if cfg.data.verify {
         Check::Sha256
     } else {
         Check::Skip
     };
-    let mut train_set = load(&opts.data_dir, ds, Split::Train, check)?;
-    let test_set = load(&opts.data_dir, ds, Split::Test, check)?;
+    let mut train_set = load(data_dir, ds, Split::Train, check)?;
+    let test_set = load(data_dir, ds, Split::Test, check)?;
     if cfg.data.train_limit > 0 && cfg.data.train_limit < train_set.n {
         train_set = train_set.subset(&(0..cfg.data.train_limit).collect::<Vec<_>>());
     }
@@ -319,6 +342,12 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value
         train_set.dim(),
         train_set.classes
     );
+    Ok((train_set, test_set))
+}
+
+fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
+    let cfg = &opts.cfg;
+    let (train_set, test_set) = load_sets(cfg, &opts.data_dir)?;
     let mut tr = Trainer::<T>::new(cfg)?;
     let blocks = tr.net.param_blocks();
     let np = tr.net.n_params();

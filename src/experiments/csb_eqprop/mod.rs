@@ -1,0 +1,502 @@
+//! Reproduction of the MLP results of "Ising-machine-dynamics-inspired equilibrium
+//! propagation" (`papers/csb-eqprop-ising-machines.txt`, SYSTEMS.md C):
+//! `physlearn exp csb-eqprop`.
+//!
+//! - Fig. 2: a 784-120-10 hard-sigmoid Hopfield MLP trained on MNIST (batch 128, 20 free and
+//!   15 nudged iterations, 10 epochs) by symmetric EqProp whose phases are relaxed either by
+//!   cSB (damped conjugate-momentum dynamics with inelastic walls) or by the conventional
+//!   projected gradient flow (EP): energy distributions of the free-phase states over the
+//!   epochs, mean train/test energy and error against the epoch. We add a same-network
+//!   comparison (both dynamics on the same trained weights, against a long gradient-flow
+//!   reference), which isolates the dynamics from the learned weights.
+//! - Fig. 3: test accuracy against the neuron-noise amplitude for several β, both methods
+//!   (noise in every phase, in training and at test time).
+//! - Fig. 4(b) (CNN in the paper, MLP here): test accuracy against the iteration budget.
+//!
+//! Every measured value is printed beside the paper's claim and written to `summary.json`,
+//! with one PNG per figure.
+
+pub mod config;
+pub mod plots;
+
+pub use config::{CsbExpConfig, Method};
+
+use crate::data::registry::{ImageSet, data_dir};
+use crate::linalg::mean_std;
+use crate::real::Real;
+use crate::report::json::write_json_atomic;
+use crate::report::rundir::RunDir;
+use crate::report::table::{Table, fmt_num};
+use crate::train::{TrainConfig, Trainer, evaluate_energies, load_sets};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Command-line options of the reproduction.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Use the cheaper `--quick` settings.
+    pub quick: bool,
+    /// Override the seed.
+    pub seed: Option<u64>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// TOML configuration text (overrides the defaults).
+    pub config_text: Option<String>,
+    /// `key=value` overrides.
+    pub sets: Vec<String>,
+    /// Data directory (`--data-dir`; else `PHYSLEARN_DATA`).
+    pub data_dir: Option<PathBuf>,
+    /// The command line, recorded in the run directory.
+    pub command: String,
+}
+
+/// The resolved configuration of `opts`.
+pub fn resolve_config(opts: &Options) -> anyhow::Result<CsbExpConfig> {
+    let mut cfg = CsbExpConfig::load(opts.config_text.as_deref(), &opts.sets)?;
+    if opts.quick {
+        cfg = cfg.quick();
+    }
+    if let Some(s) = opts.seed {
+        cfg.train.seed = s;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Runs the whole reproduction; returns the summary written to `summary.json`.
+pub fn run(opts: &Options) -> anyhow::Result<Value> {
+    let cfg = resolve_config(opts)?;
+    let dir_data = data_dir(opts.data_dir.as_deref())?;
+    let (train_set, test_set) = load_sets(&cfg.train, &dir_data)?;
+    let dir = RunDir::create(&opts.out, &cfg.to_toml(), cfg.train.seed, &opts.command)?;
+    let summary = match cfg.train.precision.as_str() {
+        "f64" => run_typed::<f64>(&cfg, &train_set, &test_set, &dir)?,
+        _ => run_typed::<f32>(&cfg, &train_set, &test_set, &dir)?,
+    };
+    dir.finish(&summary)?;
+    Ok(summary)
+}
+
+/// Per-epoch record of one main run.
+#[derive(Default, Clone, Debug, serde::Serialize)]
+struct History {
+    test_error: Vec<f64>,
+    train_error: Vec<f64>,
+    train_energy_mean: Vec<f64>,
+    test_energy_mean: Vec<f64>,
+    seconds: Vec<f64>,
+    /// Free-phase energies of the training samples at the histogram epochs.
+    #[serde(skip)]
+    hist: Vec<(usize, Vec<f64>)>,
+}
+
+fn limited(set: &ImageSet, limit: usize) -> ImageSet {
+    if limit > 0 && limit < set.n {
+        set.subset(&(0..limit).collect::<Vec<_>>())
+    } else {
+        set.clone()
+    }
+}
+
+fn batches(n: usize, cfg: &TrainConfig) -> u64 {
+    (n / cfg.training.batch_size * cfg.training.epochs) as u64
+}
+
+/// Trains `cfg` on `train` and returns the trainer and the final test error.
+fn train_point<T: Real>(
+    cfg: &TrainConfig,
+    train: &ImageSet,
+    test: &ImageSet,
+    pb: &ProgressBar,
+) -> anyhow::Result<(Trainer<T>, f64)> {
+    let mut tr = Trainer::<T>::new(cfg)?;
+    for epoch in 0..cfg.training.epochs {
+        tr.train_epoch(train, epoch, Some(pb))?;
+    }
+    let (err, _) = tr.evaluate(test, cfg.training.epochs)?;
+    Ok((tr, err))
+}
+
+fn run_typed<T: Real>(
+    cfg: &CsbExpConfig,
+    train_set: &ImageSet,
+    test_set: &ImageSet,
+    dir: &RunDir,
+) -> anyhow::Result<Value> {
+    let t_start = Instant::now();
+    let (free, nudged) = cfg.budget_main();
+    let beta = cfg.train.training.beta;
+    let epochs = cfg.train.training.epochs;
+    let methods = [Method::Ep, Method::Csb];
+    let noise_train = limited(train_set, cfg.noise.train_limit);
+    let budget_train = limited(train_set, cfg.budget.train_limit);
+    let nudged_of = |k: usize| ((cfg.budget.nudged_fraction * k as f64).round() as usize).max(1);
+
+    // Progress over every training batch of every run.
+    let main_cfg = |m: Method| cfg.run_config(m, free, nudged, beta, 0.0, epochs);
+    let mut total = 0;
+    for m in methods {
+        total += batches(train_set.n, &main_cfg(m));
+        for &b in &cfg.noise.betas {
+            for &s in &cfg.noise.amplitudes {
+                total += batches(
+                    noise_train.n,
+                    &cfg.run_config(m, free, nudged, b, s, cfg.noise.epochs),
+                );
+            }
+        }
+        for &k in &cfg.budget.free_steps {
+            total += batches(
+                budget_train.n,
+                &cfg.run_config(m, k, nudged_of(k), beta, 0.0, cfg.budget.epochs),
+            );
+        }
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(ProgressStyle::with_template(
+        "{msg:32} [{elapsed_precise}] {bar:40} {pos}/{len} batches (eta {eta})",
+    )?);
+
+    // Fig. 2: the main runs, energies and errors per epoch.
+    let mut hist: Vec<History> = vec![];
+    let mut nets: Vec<Trainer<T>> = vec![];
+    for m in methods {
+        pb.set_message(format!("Fig. 2: {}", m.label()));
+        let c = main_cfg(m);
+        let mut tr = Trainer::<T>::new(&c)?;
+        let mut h = History::default();
+        for epoch in 0..epochs {
+            let st = tr.train_epoch(train_set, epoch, Some(&pb))?;
+            let (err, e_test) = tr.evaluate(test_set, epoch)?;
+            h.test_error.push(err);
+            h.train_error.push(st.train_error);
+            h.train_energy_mean.push(mean_std(&st.energies).0);
+            h.test_energy_mean.push(mean_std(&e_test).0);
+            h.seconds.push(st.seconds);
+            if cfg.hist_epochs.contains(&(epoch + 1)) {
+                h.hist.push((epoch + 1, st.energies));
+            }
+            pb.println(format!(
+                "{:>7} epoch {:>2}: test error {:.2}%, train error {:.2}%, mean energy {:.3} ({:.1} s)",
+                m.label(),
+                epoch + 1,
+                100.0 * err,
+                100.0 * st.train_error,
+                h.train_energy_mean.last().unwrap(),
+                st.seconds
+            ));
+        }
+        hist.push(h);
+        nets.push(tr);
+    }
+
+    // Same weights, both dynamics at the paper's free budget, and a long gradient-flow
+    // reference: which dynamics gets closer to the minimum within 20 iterations?
+    let eval_set = limited(test_set, 2000);
+    let mut same = serde_json::Map::new();
+    for (m, tr) in methods.iter().zip(&nets) {
+        let mut row = serde_json::Map::new();
+        for (name, relax) in [
+            ("csb", main_cfg(Method::Csb).training.free),
+            ("gradient_flow", main_cfg(Method::Ep).training.free),
+            (
+                "gradient_flow_reference",
+                cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1)
+                    .training
+                    .free,
+            ),
+        ] {
+            let mut c = main_cfg(*m);
+            c.training.free = relax;
+            let (err, e) = evaluate_energies(
+                &tr.net,
+                &c,
+                &eval_set,
+                crate::dynamics::NoiseKey::new(cfg.train.seed, 0x5A3E),
+            )?;
+            let (mu, sd) = mean_std(&e);
+            row.insert(
+                name.into(),
+                json!({"energy_mean": mu, "energy_std": sd, "test_error": err}),
+            );
+        }
+        same.insert(format!("{}_trained", m.name()), Value::Object(row));
+    }
+
+    // Fig. 3: accuracy against neuron noise, several β, both methods.
+    let mut noise_acc: Vec<(Method, f64, Vec<f64>)> = vec![];
+    for m in methods {
+        for &b in &cfg.noise.betas {
+            let mut accs = vec![];
+            for &s in &cfg.noise.amplitudes {
+                pb.set_message(format!("Fig. 3: {} β={b} σ={s}", m.label()));
+                let c = cfg.run_config(m, free, nudged, b, s, cfg.noise.epochs);
+                let (_, err) = train_point::<T>(&c, &noise_train, test_set, &pb)?;
+                accs.push(1.0 - err);
+            }
+            noise_acc.push((m, b, accs));
+        }
+    }
+
+    // Fig. 4(b): accuracy against the iteration budget.
+    let mut budget_acc: Vec<(Method, Vec<f64>)> = vec![];
+    for m in methods {
+        let mut accs = vec![];
+        for &k in &cfg.budget.free_steps {
+            pb.set_message(format!("Fig. 4b: {} K={k}", m.label()));
+            let c = cfg.run_config(m, k, nudged_of(k), beta, 0.0, cfg.budget.epochs);
+            let (_, err) = train_point::<T>(&c, &budget_train, test_set, &pb)?;
+            accs.push(1.0 - err);
+        }
+        budget_acc.push((m, accs));
+    }
+    pb.finish_and_clear();
+
+    plots::write_all(dir, cfg, &hist, &noise_acc, &budget_acc)?;
+    let claims = claims(cfg, &hist, &same, &noise_acc, &budget_acc);
+    print_claims(&claims);
+
+    let noise_json: Value = methods
+        .iter()
+        .map(|m| {
+            let per_beta: serde_json::Map<String, Value> = noise_acc
+                .iter()
+                .filter(|(mm, _, _)| mm == m)
+                .map(|(_, b, a)| (format!("beta={b}"), json!(a)))
+                .collect();
+            (m.name().to_string(), Value::Object(per_beta))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let summary = json!({
+        "paper": "csb-eqprop-ising-machines.txt (MLP, Figs. 2-4)",
+        "layers": cfg.train.model.layers,
+        "batch_size": cfg.train.training.batch_size,
+        "budget": {"free": free, "nudged": nudged},
+        "beta": beta,
+        "train_samples": train_set.n,
+        "test_samples": test_set.n,
+        "main": {"ep": hist[0], "csb": hist[1]},
+        "final_test_error": {"ep": hist[0].test_error.last(), "csb": hist[1].test_error.last()},
+        "same_network_energies": same,
+        "noise": {
+            "amplitudes": cfg.noise.amplitudes,
+            "betas": cfg.noise.betas,
+            "epochs": cfg.noise.epochs,
+            "train_samples": noise_train.n,
+            "accuracy": noise_json,
+        },
+        "budget_sweep": {
+            "free_steps": cfg.budget.free_steps,
+            "nudged_steps": cfg.budget.free_steps.iter().map(|&k| nudged_of(k)).collect::<Vec<_>>(),
+            "epochs": cfg.budget.epochs,
+            "train_samples": budget_train.n,
+            "accuracy": {"ep": budget_acc[0].1, "csb": budget_acc[1].1},
+        },
+        "claims": claims,
+        "seconds": t_start.elapsed().as_secs_f64(),
+    });
+    write_json_atomic(&dir.file("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// One paper claim beside the measured value.
+fn claim(text: &str, paper: &str, measured: String, holds: Option<bool>) -> Value {
+    json!({"claim": text, "paper": paper, "measured": measured, "holds": holds})
+}
+
+fn claims(
+    cfg: &CsbExpConfig,
+    hist: &[History],
+    same: &serde_json::Map<String, Value>,
+    noise_acc: &[(Method, f64, Vec<f64>)],
+    budget_acc: &[(Method, Vec<f64>)],
+) -> Vec<Value> {
+    let (ep, cs) = (&hist[0], &hist[1]);
+    let last = |v: &[f64]| *v.last().unwrap_or(&f64::NAN);
+    let mut out = vec![];
+    let (e_ep, e_cs) = (last(&ep.train_energy_mean), last(&cs.train_energy_mean));
+    out.push(claim(
+        "cSB-EP reaches lower free-phase energies than EP (Fig. 2a-c)",
+        "lower",
+        format!(
+            "mean train energy, last epoch: cSB-EP {} vs EP {}",
+            fmt_num(e_cs),
+            fmt_num(e_ep)
+        ),
+        Some(e_cs < e_ep),
+    ));
+    let g = |net: &str, dynm: &str| same[net][dynm]["energy_mean"].as_f64().unwrap_or(f64::NAN);
+    out.push(claim(
+        "same weights: cSB finds lower energies than gradient flow at the paper's budget",
+        "(implied)",
+        format!(
+            "EP-trained net: cSB {} vs flow {} (reference {}); cSB-trained: cSB {} vs flow {} (reference {})",
+            fmt_num(g("ep_trained", "csb")),
+            fmt_num(g("ep_trained", "gradient_flow")),
+            fmt_num(g("ep_trained", "gradient_flow_reference")),
+            fmt_num(g("csb_trained", "csb")),
+            fmt_num(g("csb_trained", "gradient_flow")),
+            fmt_num(g("csb_trained", "gradient_flow_reference")),
+        ),
+        Some(
+            g("ep_trained", "csb") < g("ep_trained", "gradient_flow")
+                && g("csb_trained", "csb") < g("csb_trained", "gradient_flow"),
+        ),
+    ));
+    let wins = ep
+        .test_error
+        .iter()
+        .zip(&cs.test_error)
+        .filter(|(a, b)| b < a)
+        .count();
+    out.push(claim(
+        "cSB-EP has a lower error rate than EP (Fig. 2d)",
+        "lower",
+        format!(
+            "final test error cSB-EP {:.2}% vs EP {:.2}%; cSB-EP lower in {wins}/{} epochs",
+            100.0 * last(&cs.test_error),
+            100.0 * last(&ep.test_error),
+            ep.test_error.len()
+        ),
+        Some(last(&cs.test_error) < last(&ep.test_error)),
+    ));
+    // Noise claims use the β of the main run when swept, else the middle β.
+    let amps = &cfg.noise.amplitudes;
+    let b_main = cfg
+        .noise
+        .betas
+        .iter()
+        .copied()
+        .find(|&b| b == cfg.train.training.beta)
+        .unwrap_or(cfg.noise.betas[cfg.noise.betas.len() / 2]);
+    let acc = |m: Method, b: f64| -> &[f64] {
+        noise_acc
+            .iter()
+            .find(|(mm, bb, _)| *mm == m && *bb == b)
+            .map(|(_, _, a)| a.as_slice())
+            .unwrap_or(&[])
+    };
+    if let (Some(small), Some(&big)) = (
+        amps.iter().position(|&a| a > 0.0),
+        amps.iter().max_by(|a, b| a.total_cmp(b)),
+    ) {
+        let a = acc(Method::Csb, b_main);
+        out.push(claim(
+            "cSB-EP: accuracy stays above 90% under small neuron noise (Fig. 3a)",
+            "> 90%",
+            format!(
+                "β={b_main}, σ={}: {:.2}%",
+                amps[small],
+                100.0 * a.get(small).copied().unwrap_or(f64::NAN)
+            ),
+            a.get(small).map(|&v| v > 0.9),
+        ));
+        let ib = amps.iter().position(|&x| x == big).unwrap();
+        out.push(claim(
+            "cSB-EP: strong noise drops the accuracy to about 75% (Fig. 3a)",
+            "~75%",
+            format!(
+                "β={b_main}, σ={big}: {:.2}%",
+                100.0 * a.get(ib).copied().unwrap_or(f64::NAN)
+            ),
+            None,
+        ));
+        let bmin = cfg
+            .noise
+            .betas
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let bmax = cfg
+            .noise
+            .betas
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = (acc(Method::Csb, bmin)[ib], acc(Method::Csb, bmax)[ib]);
+        out.push(claim(
+            "larger β resists noise better (Fig. 3b)",
+            "accuracy rises with β",
+            format!(
+                "cSB-EP at σ={big}: β={bmin} {:.2}% vs β={bmax} {:.2}%",
+                100.0 * lo,
+                100.0 * hi
+            ),
+            Some(hi > lo),
+        ));
+        let drop = |m: Method, b: f64| acc(m, b)[0] - acc(m, b)[ib];
+        let parts: Vec<String> = cfg
+            .noise
+            .betas
+            .iter()
+            .map(|&b| {
+                format!(
+                    "β={b}: {:.2} vs {:.2} pts",
+                    100.0 * drop(Method::Csb, b),
+                    100.0 * drop(Method::Ep, b)
+                )
+            })
+            .collect();
+        let fewer = cfg
+            .noise
+            .betas
+            .iter()
+            .filter(|&&b| drop(Method::Csb, b) < drop(Method::Ep, b))
+            .count();
+        out.push(claim(
+            "under noise cSB-EP loses less accuracy than EP at the same β (Fig. 3b)",
+            "less",
+            format!(
+                "accuracy drop σ=0→{big}, cSB-EP vs EP: {} ({fewer}/{} β)",
+                parts.join("; "),
+                cfg.noise.betas.len()
+            ),
+            Some(2 * fewer > cfg.noise.betas.len()),
+        ));
+    }
+    let (a_ep, a_cs) = (&budget_acc[0].1, &budget_acc[1].1);
+    let ks = &cfg.budget.free_steps;
+    let first_at = |a: &[f64], thr: f64| {
+        ks.iter()
+            .zip(a)
+            .find(|(_, v)| **v >= thr)
+            .map(|(k, _)| *k as f64)
+            .unwrap_or(f64::NAN)
+    };
+    let better = a_cs.iter().zip(a_ep).filter(|(c, e)| c >= e).count();
+    out.push(claim(
+        "cSB-EP needs fewer iterations; better at every budget (Fig. 4b)",
+        "fewer; all points top-left",
+        format!(
+            "cSB-EP ≥ EP at {better}/{} budgets; first budget with ≥ 90%: cSB-EP {} vs EP {}",
+            ks.len(),
+            fmt_num(first_at(a_cs, 0.9)),
+            fmt_num(first_at(a_ep, 0.9))
+        ),
+        Some(better == ks.len()),
+    ));
+    out
+}
+
+fn print_claims(claims: &[Value]) {
+    let mut t = Table::new(
+        "cSB-EqProp MLP: paper vs measured",
+        ["claim", "paper", "measured", "holds"],
+    );
+    for c in claims {
+        t.push([
+            c["claim"].as_str().unwrap_or("").to_string(),
+            c["paper"].as_str().unwrap_or("").to_string(),
+            c["measured"].as_str().unwrap_or("").to_string(),
+            match c["holds"].as_bool() {
+                Some(true) => "yes".into(),
+                Some(false) => "NO".into(),
+                None => "-".into(),
+            },
+        ]);
+    }
+    println!("{t}");
+}
