@@ -178,15 +178,18 @@ fn run_typed<T: Real>(
             if cfg.hist_epochs.contains(&(epoch + 1)) {
                 h.hist.push((epoch + 1, st.energies));
             }
-            pb.println(format!(
-                "{:>7} epoch {:>2}: test error {:.2}%, train error {:.2}%, mean energy {:.3} ({:.1} s)",
-                m.label(),
-                epoch + 1,
-                100.0 * err,
-                100.0 * st.train_error,
-                h.train_energy_mean.last().unwrap(),
-                st.seconds
-            ));
+            say(
+                &pb,
+                format!(
+                    "{:>7} epoch {:>2}: test error {:.2}%, train error {:.2}%, mean energy {:.3} ({:.1} s)",
+                    m.label(),
+                    epoch + 1,
+                    100.0 * err,
+                    100.0 * st.train_error,
+                    h.train_energy_mean.last().unwrap(),
+                    st.seconds
+                ),
+            );
         }
         hist.push(h);
         nets.push(tr);
@@ -300,6 +303,15 @@ fn run_typed<T: Real>(
     });
     write_json_atomic(&dir.file("summary.json"), &summary)?;
     Ok(summary)
+}
+
+/// A line above the progress bar, or on stderr when the bar is hidden (not a terminal).
+fn say(pb: &ProgressBar, line: String) {
+    if pb.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        pb.println(line);
+    }
 }
 
 /// One paper claim beside the measured value.
