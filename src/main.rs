@@ -86,6 +86,34 @@ enum Exp {
         #[arg(long)]
         print_config: bool,
     },
+    /// Physical diffusion model on oscillator networks (gmm2d: 2D mixture, Fig. 1;
+    /// mnist01: binarized 10×10 MNIST 0s and 1s, Fig. 2).
+    OscillatorDiffusion {
+        /// Which reproduction.
+        #[arg(value_enum)]
+        which: physlearn::experiments::oscillator_diffusion::Which,
+        /// Cheaper settings (under a minute).
+        #[arg(long)]
+        quick: bool,
+        /// Run seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory (default: runs/oscillator-diffusion-WHICH).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// TOML configuration (gmm2d defaults: configs/oscillator-gmm2d.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override a configuration key, e.g. --set train.steps=500 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Data directory for mnist01 (else the environment variable PHYSLEARN_DATA).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print the resolved configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
     /// Symmetric EqProp on the bilinear Langevin substrate (E1, E2, E3, cost).
     ThermoEqprop {
         /// Cheaper settings (under a minute).
@@ -187,6 +215,37 @@ fn run() -> anyhow::Result<()> {
                 return Ok(());
             }
             csb_eqprop::run(&opts)?;
+        }
+        Cmd::Exp {
+            exp:
+                Exp::OscillatorDiffusion {
+                    which,
+                    quick,
+                    seed,
+                    out,
+                    config,
+                    sets,
+                    data_dir,
+                    print_config,
+                },
+        } => {
+            use physlearn::experiments::oscillator_diffusion as od;
+            let opts = od::Options {
+                quick,
+                seed,
+                out: out.unwrap_or_else(|| {
+                    PathBuf::from(format!("runs/oscillator-diffusion-{}", which.name()))
+                }),
+                config_text: od::read_config(config.as_deref())?,
+                sets,
+                data_dir,
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+            };
+            if print_config {
+                print!("{}", od::config_toml(which, &opts)?);
+                return Ok(());
+            }
+            od::run(which, &opts)?;
         }
         Cmd::Data {
             cmd: DataCmd::Verify { data_dir },

@@ -200,7 +200,11 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
             assert!(e[dynm]["energy_mean"].as_f64().unwrap().is_finite());
         }
     }
-    assert!(s["claims"].as_array().unwrap().len() >= 6);
+    assert!(s["claims"].as_array().unwrap().len() >= 7);
+    let gap = s["convergence"]["ep_trained"]["csb"]["energy_gap"]
+        .as_array()
+        .unwrap();
+    assert_eq!(gap.len(), 2 * 20, "twice the free budget");
     for f in [
         "summary.json",
         "config.toml",
@@ -210,6 +214,7 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
         "error_vs_epoch.png",
         "noise_accuracy.png",
         "budget_accuracy.png",
+        "convergence.png",
     ] {
         assert!(out.join(f).exists(), "missing {f}");
     }

@@ -3,6 +3,7 @@
 //! Everything here is presentation/persistence only; no physics lives in this module.
 
 pub mod json;
+pub mod npy;
 pub mod plot;
 pub mod rundir;
 pub mod table;

@@ -69,7 +69,9 @@ fn argmax<T: Real>(v: &[T]) -> usize {
     best
 }
 
-fn batch_state<T: Real>(set: &ImageSet, idx: &[usize], dim: usize) -> (Vec<T>, Vec<T>) {
+/// The initial states (inputs in `[0, 1]` clamped, free units at 0) and one-hot targets of
+/// the images `idx` of `set`, for a network of state dimension `dim`.
+pub fn batch_state<T: Real>(set: &ImageSet, idx: &[usize], dim: usize) -> (Vec<T>, Vec<T>) {
     let n_in = set.dim();
     let mut x = vec![T::zero(); idx.len() * dim];
     let mut y = vec![T::zero(); idx.len() * set.classes];

@@ -126,3 +126,27 @@ pub(super) fn write_all(
     p.save_png(&dir.file("budget_accuracy.png"))?;
     Ok(())
 }
+
+/// Energy gap to the reference against the iteration, both dynamics on both trained nets.
+pub(super) fn convergence(dir: &RunDir, curves: &[(String, Vec<f64>)]) -> anyhow::Result<()> {
+    let mut p = LinePlot::new(
+        "convergence on the same weights: mean energy above the long gradient-flow reference",
+        "iteration",
+        "mean energy gap",
+    )
+    .log_y();
+    for (name, gap) in curves {
+        let pts = gap
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| ((i + 1) as f64, g))
+            .collect();
+        let s = Series::line(name.clone(), pts);
+        p = p.series(if name.starts_with("csb") {
+            s
+        } else {
+            s.dashed()
+        });
+    }
+    p.save_png(&dir.file("convergence.png"))
+}
