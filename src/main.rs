@@ -167,19 +167,13 @@ fn run() -> anyhow::Result<()> {
                     print_config,
                 },
         } => {
-            let config_text = match &config {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", p.display()))?,
-                ),
-                None => None,
-            };
             let opts = thermo_eqprop::Options {
                 quick,
                 seed,
                 out,
-                config_text,
+                config_text: read_config(config.as_deref())?,
                 sets,
+                data_dir: None,
                 command: std::env::args().collect::<Vec<_>>().join(" "),
             };
             if print_config {
@@ -236,7 +230,7 @@ fn run() -> anyhow::Result<()> {
                 out: out.unwrap_or_else(|| {
                     PathBuf::from(format!("runs/oscillator-diffusion-{}", which.name()))
                 }),
-                config_text: od::read_config(config.as_deref())?,
+                config_text: read_config(config.as_deref())?,
                 sets,
                 data_dir,
                 command: std::env::args().collect::<Vec<_>>().join(" "),

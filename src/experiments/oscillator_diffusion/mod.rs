@@ -31,26 +31,8 @@ use crate::energy::oscillator::{LinearEnergy, OscillatorProtocol};
 use crate::learn::score::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
 use crate::real::Real;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
 
-/// Command-line options shared by both experiments.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Use the cheaper `--quick` settings.
-    pub quick: bool,
-    /// Override the seed.
-    pub seed: Option<u64>,
-    /// Output directory.
-    pub out: PathBuf,
-    /// TOML configuration text (overrides the defaults).
-    pub config_text: Option<String>,
-    /// `key=value` overrides.
-    pub sets: Vec<String>,
-    /// Data directory flag (`mnist01`; falls back to `$PHYSLEARN_DATA`).
-    pub data_dir: Option<PathBuf>,
-    /// The command line, recorded in the run directory.
-    pub command: String,
-}
+pub use super::ExpOptions as Options;
 
 /// A progress bar of `len` steps labelled `msg` (hidden when stderr is not a terminal).
 pub fn bar(len: u64, msg: &str) -> ProgressBar {
@@ -163,15 +145,6 @@ pub fn sample_equilibrium_with_progress<T: Real, E: Energy<T> + ?Sized>(
     }
     pb.finish_and_clear();
     Ok(out)
-}
-
-/// Reads `--config FILE` into text (the CLI's helper).
-pub fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
-    path.map(|p| {
-        std::fs::read_to_string(p)
-            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", p.display()))
-    })
-    .transpose()
 }
 
 /// Which reproduction to run (`physlearn exp oscillator-diffusion WHICH`).

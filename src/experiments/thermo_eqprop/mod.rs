@@ -25,25 +25,9 @@ use crate::report::table::{Table, fmt_num, fmt_pm};
 use ctx::Ctx;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::Instant;
 
-/// Command-line options of the reproduction.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Use the cheaper `--quick` settings.
-    pub quick: bool,
-    /// Override the seed.
-    pub seed: Option<u64>,
-    /// Output directory.
-    pub out: PathBuf,
-    /// TOML configuration text (overrides the defaults).
-    pub config_text: Option<String>,
-    /// `key=value` overrides.
-    pub sets: Vec<String>,
-    /// The command line, recorded in the run directory.
-    pub command: String,
-}
+pub use super::ExpOptions as Options;
 
 /// The resolved configuration of `opts`.
 pub fn resolve_config(opts: &Options) -> anyhow::Result<ThermoConfig> {
