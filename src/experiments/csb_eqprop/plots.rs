@@ -130,7 +130,7 @@ pub(super) fn write_all(
 /// Energy gap to the reference against the iteration, both dynamics on both trained nets.
 pub(super) fn convergence(dir: &RunDir, curves: &[(String, Vec<f64>)]) -> anyhow::Result<()> {
     let mut p = LinePlot::new(
-        "convergence on the same weights: mean energy above the long gradient-flow reference",
+        "same weights: mean energy above a long gradient-flow run",
         "iteration",
         "mean energy gap",
     )
