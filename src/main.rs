@@ -153,6 +153,26 @@ fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>>
     .transpose()
 }
 
+/// The options of a reproduction from its command-line arguments (reads `--config`).
+fn exp_options(
+    quick: bool,
+    seed: Option<u64>,
+    out: PathBuf,
+    config: Option<PathBuf>,
+    sets: Vec<String>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<physlearn::experiments::ExpOptions> {
+    Ok(physlearn::experiments::ExpOptions {
+        quick,
+        seed,
+        out,
+        config_text: read_config(config.as_deref())?,
+        sets,
+        data_dir,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    })
+}
+
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
@@ -167,15 +187,7 @@ fn run() -> anyhow::Result<()> {
                     print_config,
                 },
         } => {
-            let opts = thermo_eqprop::Options {
-                quick,
-                seed,
-                out,
-                config_text: read_config(config.as_deref())?,
-                sets,
-                data_dir: None,
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-            };
+            let opts = exp_options(quick, seed, out, config, sets, None)?;
             if print_config {
                 print!("{}", thermo_eqprop::resolve_config(&opts)?.to_toml());
                 return Ok(());
@@ -195,15 +207,7 @@ fn run() -> anyhow::Result<()> {
                 },
         } => {
             use physlearn::experiments::csb_eqprop;
-            let opts = csb_eqprop::Options {
-                quick,
-                seed,
-                out,
-                config_text: read_config(config.as_deref())?,
-                sets,
-                data_dir,
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-            };
+            let opts = exp_options(quick, seed, out, config, sets, data_dir)?;
             if print_config {
                 print!("{}", csb_eqprop::resolve_config(&opts)?.to_toml());
                 return Ok(());
@@ -224,17 +228,10 @@ fn run() -> anyhow::Result<()> {
                 },
         } => {
             use physlearn::experiments::oscillator_diffusion as od;
-            let opts = od::Options {
-                quick,
-                seed,
-                out: out.unwrap_or_else(|| {
-                    PathBuf::from(format!("runs/oscillator-diffusion-{}", which.name()))
-                }),
-                config_text: read_config(config.as_deref())?,
-                sets,
-                data_dir,
-                command: std::env::args().collect::<Vec<_>>().join(" "),
-            };
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(format!("runs/oscillator-diffusion-{}", which.name()))
+            });
+            let opts = exp_options(quick, seed, out, config, sets, data_dir)?;
             if print_config {
                 print!("{}", od::config_toml(which, &opts)?);
                 return Ok(());
