@@ -228,3 +228,29 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("amplitude"), "{err:#}");
 }
+
+#[test]
+fn per_parameter_rates_scale_the_step_under_sgd_and_adam() {
+    use physlearn::learn::{Optimizer, OptimizerConfig};
+    for cfg in [
+        OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+        },
+        OptimizerConfig::Adam {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+    ] {
+        let mut opt = Optimizer::new(cfg, 3);
+        let mut theta = vec![1.0; 3];
+        let grad = [0.5, 0.5, 0.5];
+        opt.step_scaled(&mut theta, &grad, Some(&[1.0, 0.5, 0.0]));
+        let d: Vec<f64> = theta.iter().map(|t| 1.0 - t).collect();
+        assert!(d[0] > 0.0, "{cfg:?}");
+        assert!((d[1] - 0.5 * d[0]).abs() < 1e-12, "{cfg:?}: {d:?}");
+        assert_eq!(d[2], 0.0, "{cfg:?}");
+    }
+}

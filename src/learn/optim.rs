@@ -81,14 +81,22 @@ impl Optimizer {
 
     /// One descent step `θ ← θ − update(g)`.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64]) {
+        self.step_scaled(theta, grad, None);
+    }
+
+    /// One descent step whose learning rate is multiplied per parameter by `scale` (e.g.
+    /// per-layer rates). It scales the *step*, so it acts under Adam too (scaling Adam's
+    /// gradient would cancel in its normalisation).
+    pub fn step_scaled(&mut self, theta: &mut [f64], grad: &[f64], scale: Option<&[f64]>) {
         self.t += 1;
         let f = self.factor;
+        let s = |i: usize| scale.map_or(1.0, |v| v[i]);
         match self.cfg {
             OptimizerConfig::Sgd { lr, momentum } => {
                 let lr = lr * f;
-                for ((p, m), &g) in theta.iter_mut().zip(&mut self.m).zip(grad) {
+                for (i, ((p, m), &g)) in theta.iter_mut().zip(&mut self.m).zip(grad).enumerate() {
                     *m = momentum * *m + g;
-                    *p -= lr * *m;
+                    *p -= lr * (s(i) * *m);
                 }
             }
             OptimizerConfig::Adam {
@@ -100,12 +108,16 @@ impl Optimizer {
                 let lr = lr * f;
                 let c1 = 1.0 - beta1.powi(self.t as i32);
                 let c2 = 1.0 - beta2.powi(self.t as i32);
-                for (((p, m), v), &g) in
-                    theta.iter_mut().zip(&mut self.m).zip(&mut self.v).zip(grad)
+                for (i, (((p, m), v), &g)) in theta
+                    .iter_mut()
+                    .zip(&mut self.m)
+                    .zip(&mut self.v)
+                    .zip(grad)
+                    .enumerate()
                 {
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+                    *p -= lr * s(i) * (*m / c1) / ((*v / c2).sqrt() + eps);
                 }
             }
         }

@@ -242,7 +242,6 @@ impl<T: Real> Trainer<T> {
         let mut wrong = 0usize;
         let mut energies = Vec::with_capacity(nb * bs);
         let mut e = vec![T::zero(); bs];
-        let mut g = vec![0.0; self.theta.len()];
         let mut th_t = vec![T::zero(); self.theta.len()];
         for bi in 0..nb {
             let idx = &order[bi * bs..(bi + 1) * bs];
@@ -271,10 +270,8 @@ impl<T: Real> Trainer<T> {
                 &mut e,
                 &mut energies,
             );
-            for ((gi, &o), &s) in g.iter_mut().zip(&out.grad).zip(&self.lr_scale) {
-                *gi = o * s;
-            }
-            self.opt.step(&mut self.theta, &g);
+            self.opt
+                .step_scaled(&mut self.theta, &out.grad, Some(&self.lr_scale));
             for (t, &v) in th_t.iter_mut().zip(&self.theta) {
                 *t = T::of(v);
             }
