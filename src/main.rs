@@ -60,31 +60,54 @@ enum DataCmd {
     },
 }
 
+/// Arguments every reproduction takes.
+#[derive(clap::Args)]
+struct ExpArgs {
+    /// Cheaper settings (under a minute).
+    #[arg(long)]
+    quick: bool,
+    /// Run seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory (default: runs/EXPERIMENT).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// TOML configuration (defaults: configs/EXPERIMENT.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override a configuration key, e.g. --set seed=3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Data directory for experiments on real data (else the environment variable
+    /// PHYSLEARN_DATA).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print the resolved configuration and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+impl ExpArgs {
+    /// The library's options, with `default_out` when `--out` is not given (reads `--config`).
+    fn options(self, default_out: &str) -> anyhow::Result<physlearn::experiments::ExpOptions> {
+        Ok(physlearn::experiments::ExpOptions {
+            quick: self.quick,
+            seed: self.seed,
+            out: self.out.unwrap_or_else(|| PathBuf::from(default_out)),
+            config_text: read_config(self.config.as_deref())?,
+            sets: self.sets,
+            data_dir: self.data_dir,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Exp {
     /// cSB-EqProp vs EP on the MNIST MLP 784-120-10 (energies, errors, noise, budget).
     CsbEqprop {
-        /// Cheaper settings (10k training images, 2 epochs, small sweeps).
-        #[arg(long)]
-        quick: bool,
-        /// Run seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output directory.
-        #[arg(long, default_value = "runs/csb-eqprop")]
-        out: PathBuf,
-        /// TOML configuration (defaults: configs/csb-eqprop.toml).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override a configuration key, e.g. --set noise.epochs=5 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Data directory (else the environment variable PHYSLEARN_DATA).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Print the resolved configuration and exit.
-        #[arg(long)]
-        print_config: bool,
+        #[command(flatten)]
+        args: ExpArgs,
     },
     /// Physical diffusion model on oscillator networks (gmm2d: 2D mixture, Fig. 1;
     /// mnist01: binarized 10×10 MNIST 0s and 1s, Fig. 2).
@@ -92,48 +115,13 @@ enum Exp {
         /// Which reproduction.
         #[arg(value_enum)]
         which: physlearn::experiments::oscillator_diffusion::Which,
-        /// Cheaper settings (under a minute).
-        #[arg(long)]
-        quick: bool,
-        /// Run seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output directory (default: runs/oscillator-diffusion-WHICH).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// TOML configuration (gmm2d defaults: configs/oscillator-gmm2d.toml).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override a configuration key, e.g. --set train.steps=500 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Data directory for mnist01 (else the environment variable PHYSLEARN_DATA).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Print the resolved configuration and exit.
-        #[arg(long)]
-        print_config: bool,
+        #[command(flatten)]
+        args: ExpArgs,
     },
     /// Symmetric EqProp on the bilinear Langevin substrate (E1, E2, E3, cost).
     ThermoEqprop {
-        /// Cheaper settings (under a minute).
-        #[arg(long)]
-        quick: bool,
-        /// Run seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output directory.
-        #[arg(long, default_value = "runs/thermo-eqprop")]
-        out: PathBuf,
-        /// TOML configuration (defaults: configs/thermo-eqprop.toml).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override a configuration key, e.g. --set e1.beta=0.05 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Print the resolved configuration and exit.
-        #[arg(long)]
-        print_config: bool,
+        #[command(flatten)]
+        args: ExpArgs,
     },
 }
 
@@ -153,41 +141,14 @@ fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>>
     .transpose()
 }
 
-/// The options of a reproduction from its command-line arguments (reads `--config`).
-fn exp_options(
-    quick: bool,
-    seed: Option<u64>,
-    out: PathBuf,
-    config: Option<PathBuf>,
-    sets: Vec<String>,
-    data_dir: Option<PathBuf>,
-) -> anyhow::Result<physlearn::experiments::ExpOptions> {
-    Ok(physlearn::experiments::ExpOptions {
-        quick,
-        seed,
-        out,
-        config_text: read_config(config.as_deref())?,
-        sets,
-        data_dir,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-    })
-}
-
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Exp {
-            exp:
-                Exp::ThermoEqprop {
-                    quick,
-                    seed,
-                    out,
-                    config,
-                    sets,
-                    print_config,
-                },
+            exp: Exp::ThermoEqprop { args },
         } => {
-            let opts = exp_options(quick, seed, out, config, sets, None)?;
+            let print_config = args.print_config;
+            let opts = args.options("runs/thermo-eqprop")?;
             if print_config {
                 print!("{}", thermo_eqprop::resolve_config(&opts)?.to_toml());
                 return Ok(());
@@ -195,19 +156,11 @@ fn run() -> anyhow::Result<()> {
             thermo_eqprop::run(&opts)?;
         }
         Cmd::Exp {
-            exp:
-                Exp::CsbEqprop {
-                    quick,
-                    seed,
-                    out,
-                    config,
-                    sets,
-                    data_dir,
-                    print_config,
-                },
+            exp: Exp::CsbEqprop { args },
         } => {
             use physlearn::experiments::csb_eqprop;
-            let opts = exp_options(quick, seed, out, config, sets, data_dir)?;
+            let print_config = args.print_config;
+            let opts = args.options("runs/csb-eqprop")?;
             if print_config {
                 print!("{}", csb_eqprop::resolve_config(&opts)?.to_toml());
                 return Ok(());
@@ -215,23 +168,11 @@ fn run() -> anyhow::Result<()> {
             csb_eqprop::run(&opts)?;
         }
         Cmd::Exp {
-            exp:
-                Exp::OscillatorDiffusion {
-                    which,
-                    quick,
-                    seed,
-                    out,
-                    config,
-                    sets,
-                    data_dir,
-                    print_config,
-                },
+            exp: Exp::OscillatorDiffusion { which, args },
         } => {
             use physlearn::experiments::oscillator_diffusion as od;
-            let out = out.unwrap_or_else(|| {
-                PathBuf::from(format!("runs/oscillator-diffusion-{}", which.name()))
-            });
-            let opts = exp_options(quick, seed, out, config, sets, data_dir)?;
+            let print_config = args.print_config;
+            let opts = args.options(&format!("runs/oscillator-diffusion-{}", which.name()))?;
             if print_config {
                 print!("{}", od::config_toml(which, &opts)?);
                 return Ok(());
