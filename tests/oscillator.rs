@@ -644,6 +644,7 @@ fn reverse_sampler_with_the_exact_score_reproduces_gaussian_data() {
         kt,
         NoiseKey::new(91, 0),
         &mut Workspace::new(),
+        None,
     )
     .unwrap();
     assert_eq!(es.len(), 2 * 2000 * 2);

@@ -192,7 +192,8 @@ pub fn sample_reverse<T: Real, E: Energy<T> + ?Sized>(
 /// recorded every `interval` of simulated time (`round(interval/dt)` steps of [`Langevin`]
 /// with key `key.child(1 + r)` for record `r`), `per_chain` times. Returns
 /// `per_chain × chains` samples, sample-major, record-major (`[r · chains + c]`). The paper's
-/// setting is one chain, `per_chain = S`, `interval = τ`.
+/// setting is one chain, `per_chain = S`, `interval = τ`. `on_record(r)` is called after
+/// each record (e.g. to tick a progress bar).
 #[allow(clippy::too_many_arguments)]
 pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
@@ -203,6 +204,7 @@ pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
     temperature: f64,
     key: NoiseKey,
     ws: &mut Workspace<T>,
+    mut on_record: Option<&mut dyn FnMut(usize)>,
 ) -> Result<Vec<T>, Diverged> {
     let d = energy.dim();
     let mut x = vec![T::zero(); chains * d];
@@ -226,6 +228,9 @@ pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
             None,
         )?;
         out.extend_from_slice(&x);
+        if let Some(f) = on_record.as_mut() {
+            f(r);
+        }
     }
     Ok(out)
 }

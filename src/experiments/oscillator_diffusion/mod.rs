@@ -24,8 +24,10 @@ pub mod plots;
 
 pub use config::{Gmm2dConfig, Mnist01Config};
 
-use crate::dynamics::reverse::{ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate};
-use crate::dynamics::{Diverged, Langevin, NoiseKey, Workspace, relax_with};
+use crate::dynamics::reverse::{
+    ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate, sample_equilibrium,
+};
+use crate::dynamics::{Diverged, NoiseKey, Workspace};
 use crate::energy::Energy;
 use crate::energy::oscillator::{LinearEnergy, OscillatorProtocol};
 use crate::learn::score::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
@@ -99,7 +101,7 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     r.map(|()| x)
 }
 
-/// The equilibrium-sampling baseline (exactly [`crate::dynamics::reverse::sample_equilibrium`]:
+/// The equilibrium-sampling baseline ([`crate::dynamics::reverse::sample_equilibrium`]:
 /// `chains` Langevin chains on the static energy from `N(0, k_BT)`, recorded every
 /// `interval`, `per_chain` times), with a progress bar over the records.
 #[allow(clippy::too_many_arguments)]
@@ -113,38 +115,21 @@ pub fn sample_equilibrium_with_progress<T: Real, E: Energy<T> + ?Sized>(
     key: NoiseKey,
     label: &str,
 ) -> Result<Vec<T>, Diverged> {
-    let d = energy.dim();
-    let mut x = vec![T::zero(); chains * d];
-    gaussian_init(&mut x, d, temperature, key.child(0));
-    let lang = Langevin {
-        dt,
-        steps: ((interval / dt).round() as usize).max(1),
-        temperature,
-    };
     let pb = bar(per_chain as u64, label);
-    let mut ws = Workspace::new();
-    let mut out = Vec::with_capacity(per_chain * chains * d);
-    for r in 0..per_chain {
-        let res = relax_with(
-            energy,
-            &mut x,
-            0,
-            &lang,
-            None,
-            key.child(1 + r as u64),
-            "equilibrium",
-            &mut ws,
-            None,
-        );
-        if let Err(e) = res {
-            pb.finish_and_clear();
-            return Err(e);
-        }
-        out.extend_from_slice(&x);
-        pb.inc(1);
-    }
+    let mut tick = |_r: usize| pb.inc(1);
+    let out = sample_equilibrium(
+        energy,
+        chains,
+        per_chain,
+        interval,
+        dt,
+        temperature,
+        key,
+        &mut Workspace::new(),
+        Some(&mut tick),
+    );
     pb.finish_and_clear();
-    Ok(out)
+    out
 }
 
 /// Which reproduction to run (`physlearn exp oscillator-diffusion WHICH`).
