@@ -66,3 +66,23 @@ pub fn layered<C: Serialize + DeserializeOwned + Default>(
     }
     C::deserialize(Value::Table(base)).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
+
+/// A configuration loaded in layers (defaults, then a TOML text, then `key=value` edits) and
+/// validated: implement [`Layered::check`] and get `load` and `to_toml`.
+pub trait Layered: Serialize + DeserializeOwned + Default {
+    /// Checks the values, naming the offending key.
+    fn check(&self) -> anyhow::Result<()>;
+
+    /// Defaults, then the TOML `text`, then `key=value` edits, then [`Layered::check`];
+    /// unknown keys are errors that name the key.
+    fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
+        let cfg: Self = layered(text, sets)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// The configuration as TOML.
+    fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a configuration serialises to TOML")
+    }
+}

@@ -1,6 +1,7 @@
 //! The `physlearn` command-line tool.
 
 use clap::{Parser, Subcommand};
+use physlearn::config::Layered;
 use physlearn::experiments::thermo_eqprop;
 use std::path::PathBuf;
 

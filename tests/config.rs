@@ -1,5 +1,6 @@
 //! Bad input gives a clear error naming the problem.
 
+use physlearn::config::Layered;
 use physlearn::energy::bilinear::{Bilinear, BilinearConfig};
 use physlearn::experiments::thermo_eqprop::ThermoConfig;
 

@@ -2,6 +2,7 @@
 //! writes every summary key, figure and sample file; the shipped config equals the defaults;
 //! `mnist01` fails clearly without data; MNIST preprocessing on a synthetic image.
 
+use physlearn::config::Layered;
 use physlearn::data::ImageSet;
 use physlearn::experiments::oscillator_diffusion::mnist01::preprocess;
 use physlearn::experiments::oscillator_diffusion::{

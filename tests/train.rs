@@ -1,6 +1,7 @@
 //! `physlearn train` end to end on a tiny synthetic IDX data set: it learns, writes its run
 //! record, and a run resumed from its checkpoint ends bit-identical to an uninterrupted one.
 
+use physlearn::config::Layered;
 use physlearn::data::idx::IdxArray;
 use physlearn::train::{TrainConfig, TrainOptions, train};
 use std::path::{Path, PathBuf};

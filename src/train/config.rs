@@ -135,13 +135,6 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Defaults overridden by a TOML text and `key=value` edits, validated.
-    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = crate::config::layered(text, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
     /// Checks the values, naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
         ensure!(
@@ -169,5 +162,11 @@ impl TrainConfig {
             .dataset
             .parse::<crate::data::registry::Dataset>()?;
         Ok(())
+    }
+}
+
+impl crate::config::Layered for TrainConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        self.validate()
     }
 }

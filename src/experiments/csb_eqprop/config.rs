@@ -129,13 +129,6 @@ impl Method {
 }
 
 impl CsbExpConfig {
-    /// Parses TOML layered over the defaults, then `key=value` overrides.
-    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = crate::config::layered(text, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
     /// Checks the values.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.train.validate()?;
@@ -192,11 +185,6 @@ impl CsbExpConfig {
         self
     }
 
-    /// The resolved configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("the configuration serialises")
-    }
-
     /// The training configuration of `method` with the given budget, β, noise σ and epochs.
     pub fn run_config(
         &self,
@@ -233,5 +221,11 @@ impl CsbExpConfig {
             self.train.training.free.steps(),
             self.train.training.nudged.steps(),
         )
+    }
+}
+
+impl crate::config::Layered for CsbExpConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        self.validate()
     }
 }

@@ -21,6 +21,7 @@ pub mod plots;
 
 pub use config::{CsbExpConfig, Method};
 
+use crate::config::Layered;
 use crate::data::registry::{ImageSet, data_dir};
 use crate::linalg::mean_std;
 use crate::real::Real;

@@ -244,18 +244,6 @@ impl Default for Gmm2dConfig {
 }
 
 impl Gmm2dConfig {
-    /// Defaults, then the TOML `text`, then `key=value` edits; unknown keys are errors.
-    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = crate::config::layered(text, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serialises")
-    }
-
     /// `--quick`: same physics, coarser grid, fewer steps and smaller batches.
     pub fn quick(mut self) -> Self {
         self.data.train_samples = 4000;
@@ -418,18 +406,6 @@ impl Default for Mnist01Config {
 }
 
 impl Mnist01Config {
-    /// Defaults, then the TOML `text`, then `key=value` edits; unknown keys are errors.
-    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = crate::config::layered(text, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serialises")
-    }
-
     /// `--quick`: same physics, fewer time points, steps and samples.
     pub fn quick(mut self) -> Self {
         self.data.max_train = 4000;
@@ -474,5 +450,17 @@ impl Mnist01Config {
             "eval.confident_prob must be in (0.5, 1)"
         );
         Ok(())
+    }
+}
+
+impl crate::config::Layered for Gmm2dConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        self.validate()
+    }
+}
+
+impl crate::config::Layered for Mnist01Config {
+    fn check(&self) -> anyhow::Result<()> {
+        self.validate()
     }
 }

@@ -19,6 +19,7 @@ use super::plots::{self, Contours, Field};
 use super::{
     Options, sample_equilibrium_with_progress, sample_reverse_with_progress, train_with_progress,
 };
+use crate::config::Layered;
 use crate::dynamics::NoiseKey;
 use crate::dynamics::reverse::ReverseSde;
 use crate::energy::Energy;

@@ -19,6 +19,7 @@ use super::config::Mnist01Config;
 use super::metrics::{LabelStats, Logistic, label_stats, nn_hamming, pack};
 use super::plots;
 use super::{Options, sample_reverse_with_progress, train_with_progress};
+use crate::config::Layered;
 use crate::data::registry::{self, Check, Dataset, ImageSet, Split};
 use crate::dynamics::NoiseKey;
 use crate::dynamics::reverse::ReverseSde;

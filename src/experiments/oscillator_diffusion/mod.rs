@@ -24,6 +24,7 @@ pub mod plots;
 
 pub use config::{Gmm2dConfig, Mnist01Config};
 
+use crate::config::Layered;
 use crate::dynamics::reverse::{
     ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate, sample_equilibrium,
 };

@@ -210,19 +210,6 @@ impl Default for CostModel {
 }
 
 impl ThermoConfig {
-    /// Loads the defaults overridden by an optional TOML text and `key=value` edits; unknown
-    /// keys are errors that name the key.
-    pub fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = crate::config::layered(text, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("config serialises")
-    }
-
     /// Cheaper settings for `--quick` (same physics, fewer batches, repetitions and steps).
     pub fn quick(mut self) -> Self {
         self.e1.batches = 8;
@@ -294,5 +281,11 @@ impl ThermoConfig {
         );
         pos(&c.stiffness_sweep, "cost_model.stiffness_sweep")?;
         Ok(())
+    }
+}
+
+impl crate::config::Layered for ThermoConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        self.validate()
     }
 }

@@ -17,6 +17,7 @@ pub mod plots;
 pub use config::ThermoConfig;
 
 use crate::checkpoint;
+use crate::config::Layered;
 use crate::energy::Energy;
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
