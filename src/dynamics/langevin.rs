@@ -43,8 +43,8 @@ pub struct Workspace<T> {
     /// The drive was computed by [`Workspace::pin_drive`] and is reused by every relaxation
     /// until [`Workspace::unpin_drive`].
     pinned: bool,
-    /// Readout accumulators for learning rules (reused across calls).
-    pub readouts: [Vec<T>; 2],
+    /// Readout accumulator for learning rules (reused across calls).
+    pub readout: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -55,7 +55,7 @@ impl<T: Real> Workspace<T> {
             force: Vec::new(),
             aux: Vec::new(),
             pinned: false,
-            readouts: [Vec::new(), Vec::new()],
+            readout: Vec::new(),
         }
     }
 

@@ -267,7 +267,7 @@ impl EqProp {
         } else {
             let n = x0.len() / energy.dim();
             let w = vec![T::of(1.0 / n as f64); n];
-            let acc = &mut ws.readouts[0];
+            let acc = &mut ws.readout;
             acc.clear();
             acc.resize(energy.n_params(), T::zero());
             let c = T::of(1.0 / den);
