@@ -160,3 +160,111 @@ fn parallel_gemms_do_not_change_the_bits() {
         assert!(par.iter().any(|v| *v != 0.0));
     }
 }
+
+/// The chunk-by-chunk EqProp path (drive, free and nudged phases of a chunk in one task)
+/// gives the states and estimate of relaxing the whole batch phase after phase with the same
+/// keys, for every estimator, with noisy dynamics and a batch of several chunks; a NaN in a
+/// nudged phase is reported under that phase's name.
+#[test]
+fn chunked_phases_equal_phase_by_phase_relaxation() {
+    use physlearn::dynamics::{Nudge, relax_with};
+    use physlearn::energy::Energy;
+    use physlearn::energy::cost::WeightedSquaredError;
+    use physlearn::energy::hopfield::Hopfield;
+    let net = Hopfield::<f64>::new(&[20, 30, 5], 4).unwrap();
+    let (n, d, nc) = (150, net.dim(), 20);
+    let mut rng = NoiseKey::new(9, 9).rng(0, 0);
+    let mut x0 = vec![0.0; n * d];
+    let mut target = vec![0.0; n * 5];
+    for b in 0..n {
+        for i in 0..nc {
+            x0[b * d + i] = rand::Rng::random::<f64>(&mut rng);
+        }
+        target[b * 5 + b % 5] = 1.0;
+    }
+    let (start, len) = net.output_block();
+    let mut cost = WeightedSquaredError {
+        start,
+        len,
+        target,
+        weight: vec![1.0; n],
+    };
+    let dyn_ = |steps| Langevin {
+        dt: 0.3,
+        steps,
+        temperature: 0.002,
+    };
+    let key = NoiseKey::new(11, 0);
+    for est in [
+        Estimator::Symmetric,
+        Estimator::OneSided,
+        Estimator::RandomSign,
+    ] {
+        let ep = EqProp {
+            estimator: est,
+            beta: 0.4,
+            free: PhaseSpec::finite(dyn_(12)),
+            nudged: PhaseSpec::finite(dyn_(7)),
+        };
+        let got = ep
+            .gradient(&net, &x0, nc, &cost, key, &mut Workspace::new())
+            .unwrap();
+        // Reference: whole-batch phases through relax_with.
+        let mut ws = Workspace::new();
+        let mut xf = x0.clone();
+        let relax = |x: &mut Vec<f64>, steps, nudge, k, ws: &mut Workspace<f64>| {
+            relax_with(&net, x, nc, &dyn_(steps), nudge, k, "p", ws, None).unwrap()
+        };
+        relax(&mut xf, 12, None, key.child(0), &mut ws);
+        let nudged = |s: f64, stream: u64, ws: &mut Workspace<f64>| {
+            let mut x = xf.clone();
+            let nu = Nudge {
+                cost: &cost,
+                beta: s * 0.4,
+            };
+            relax(&mut x, 7, Some(nu), key.child(stream), ws);
+            x
+        };
+        let (xa, xb, den) = match est {
+            Estimator::Symmetric => (nudged(1.0, 1, &mut ws), nudged(-1.0, 2, &mut ws), 0.8),
+            Estimator::OneSided => (nudged(1.0, 1, &mut ws), xf.clone(), 0.4),
+            Estimator::RandomSign => {
+                // The sign is drawn from the call's key (stream 3 for the nudged phase).
+                let s = if rand::Rng::random::<bool>(&mut key.rng(0, u64::MAX)) {
+                    1.0
+                } else {
+                    -1.0
+                };
+                (nudged(s, 3, &mut ws), xf.clone(), s * 0.4)
+            }
+        };
+        let mut want = vec![0.0; net.n_params()];
+        net.grad_theta(&xa, &vec![1.0 / (den * n as f64); n], &mut want);
+        net.grad_theta(&xb, &vec![-1.0 / (den * n as f64); n], &mut want);
+        for (a, b) in got.free_state.iter().zip(&xf) {
+            assert!((a - b).abs() < 1e-12, "{est:?}: free state {a} vs {b}");
+        }
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0);
+        for (a, b) in got.grad.iter().zip(&want) {
+            assert!(
+                (a - b).abs() < 1e-10 * scale,
+                "{est:?}: gradient {a} vs {b}"
+            );
+        }
+    }
+    // A NaN target poisons only the nudged phases: the error names the first one.
+    cost.target[7] = f64::NAN;
+    let ep = EqProp {
+        estimator: Estimator::Symmetric,
+        beta: 0.4,
+        free: PhaseSpec::finite(dyn_(12)),
+        nudged: PhaseSpec::finite(dyn_(7)),
+    };
+    let err = ep
+        .gradient(&net, &x0, nc, &cost, key, &mut Workspace::new())
+        .err()
+        .expect("a NaN target must be caught");
+    assert_eq!(err.phase, "nudged(+beta)", "{err}");
+    assert_eq!((err.step, err.sample), (1, 1), "{err}");
+}

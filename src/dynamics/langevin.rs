@@ -37,12 +37,12 @@ pub struct Langevin {
 /// Scratch buffers reused across steps and phases (no allocation per step).
 #[derive(Default)]
 pub struct Workspace<T> {
-    drive: Vec<T>,
-    force: Vec<T>,
-    aux: Vec<T>,
+    pub(crate) drive: Vec<T>,
+    pub(crate) force: Vec<T>,
+    pub(crate) aux: Vec<T>,
     /// The drive was computed by [`Workspace::pin_drive`] and is reused by every relaxation
     /// until [`Workspace::unpin_drive`].
-    pinned: bool,
+    pub(crate) pinned: bool,
     /// Readout accumulator for learning rules (reused across calls).
     pub readout: Vec<T>,
 }
@@ -145,21 +145,27 @@ pub(crate) fn clip<T: Real>(v: T, lo: T, hi: T) -> T {
 fn fused_update<T: Real>(x: &mut [T], f: &[T], noise: &[T], dt: T, amp: T, lo: T, hi: T) -> T {
     const L: usize = 8;
     let mut acc = [T::zero(); L];
+    // The remainder has its own detector: folding it into lane 0 made LLVM split the lanes
+    // unevenly and half-vectorise the main loop.
+    let mut tail = T::zero();
     let n = x.len();
     let body = n - n % L;
     let (xb, xr) = x.split_at_mut(body);
     let (fb, fr) = f.split_at(body);
     if noise.is_empty() {
         for (xc, fc) in xb.chunks_exact_mut(L).zip(fb.chunks_exact(L)) {
+            let (xa, fa): ([T; L], [T; L]) = (xc.try_into().unwrap(), fc.try_into().unwrap());
+            let mut o = [T::zero(); L];
             for j in 0..L {
-                let v = xc[j] - dt * fc[j];
+                let v = xa[j] - dt * fa[j];
                 acc[j] += v * T::zero();
-                xc[j] = clip(v, lo, hi);
+                o[j] = clip(v, lo, hi);
             }
+            xc.copy_from_slice(&o);
         }
         for (xi, &fi) in xr.iter_mut().zip(fr) {
             let v = *xi - dt * fi;
-            acc[0] += v * T::zero();
+            tail += v * T::zero();
             *xi = clip(v, lo, hi);
         }
     } else {
@@ -169,19 +175,26 @@ fn fused_update<T: Real>(x: &mut [T], f: &[T], noise: &[T], dt: T, amp: T, lo: T
             .zip(fb.chunks_exact(L))
             .zip(nb.chunks_exact(L))
         {
+            let (xa, fa, na): ([T; L], [T; L], [T; L]) = (
+                xc.try_into().unwrap(),
+                fc.try_into().unwrap(),
+                nc.try_into().unwrap(),
+            );
+            let mut o = [T::zero(); L];
             for j in 0..L {
-                let v = xc[j] - dt * fc[j] + amp * nc[j];
+                let v = xa[j] - dt * fa[j] + amp * na[j];
                 acc[j] += v * T::zero();
-                xc[j] = clip(v, lo, hi);
+                o[j] = clip(v, lo, hi);
             }
+            xc.copy_from_slice(&o);
         }
         for ((xi, &fi), &ni) in xr.iter_mut().zip(fr).zip(nr) {
             let v = *xi - dt * fi + amp * ni;
-            acc[0] += v * T::zero();
+            tail += v * T::zero();
             *xi = clip(v, lo, hi);
         }
     }
-    acc.iter().fold(T::zero(), |s, &a| s + a)
+    acc.iter().fold(tail, |s, &a| s + a)
 }
 
 /// Applies `f` to every chunk (in parallel when `parallel`) and returns the smallest result.
@@ -210,6 +223,82 @@ fn over_chunks<T: Real, R: Ord + Send>(
             .filter_map(f)
             .min()
     }
+}
+
+/// One phase's settings as seen by one chunk: what [`relax_with`] runs per chunk, and what
+/// [`super::sequence`] chains across phases without leaving the chunk.
+pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> {
+    pub energy: &'a E,
+    pub integ: &'a I,
+    pub nudge: Option<Nudge<'a, T>>,
+    pub key: NoiseKey,
+    pub nc: usize,
+    pub lo: T,
+    pub hi: T,
+}
+
+impl<T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'_, T, E, I> {
+    /// Step `step` of chunk `ci` (state `xc`, force `fc`, drive `dc`, integrator state `ac`);
+    /// `Some(sample)` when a coordinate became NaN/Inf.
+    #[inline]
+    pub fn step(
+        &self,
+        step: usize,
+        ci: usize,
+        xc: &mut [T],
+        fc: &mut [T],
+        dc: &[T],
+        ac: &mut [T],
+    ) -> Option<usize> {
+        let (nc, d) = (self.nc, self.energy.dim());
+        let nf = d - nc;
+        self.energy.grad_free(xc, nc, dc, fc);
+        if let Some(nu) = self.nudge {
+            nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
+        }
+        let mut rng = self.key.rng(step as u64, ci as u64);
+        let mut bad = T::zero();
+        for ((xs, fs), a) in xc
+            .chunks_exact_mut(d)
+            .zip(fc.chunks_exact(nf))
+            .zip(ac.chunks_exact_mut(nf))
+        {
+            bad += self
+                .integ
+                .update(&mut xs[nc..], fs, a, &mut rng, self.lo, self.hi);
+        }
+        if bad.is_nan() {
+            let first = xc
+                .chunks_exact(d)
+                .position(|s| s[nc..].iter().any(|v| !v.is_finite()));
+            Some(ci * CHUNK + first.unwrap_or(0))
+        } else {
+            None
+        }
+    }
+
+    /// All steps of the phase for chunk `ci`, from a zeroed integrator state; the first
+    /// `(step, sample)` that became NaN/Inf, if any.
+    pub fn run(
+        &self,
+        ci: usize,
+        xc: &mut [T],
+        fc: &mut [T],
+        dc: &[T],
+        ac: &mut [T],
+    ) -> Option<(usize, usize)> {
+        ac.fill(T::zero());
+        (0..self.integ.steps())
+            .find_map(|step| self.step(step, ci, xc, fc, dc, ac).map(|s| (step, s)))
+    }
+}
+
+/// The box of a substrate's coordinates (`±∞` when it has none).
+pub(crate) fn box_of<T: Real, E: Energy<T> + ?Sized>(energy: &E) -> (T, T) {
+    energy
+        .bounds()
+        .map(|(l, h)| (T::of(l), T::of(h)))
+        .unwrap_or((T::neg_infinity(), T::infinity()))
 }
 
 /// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) by `dyn_.steps`
@@ -263,35 +352,20 @@ pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     }
     // Box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are projected back
     // onto the box after every step: projected gradient flow / Langevin.
-    let (lo, hi) = energy
-        .bounds()
-        .map(|(l, h)| (T::of(l), T::of(h)))
-        .unwrap_or((T::neg_infinity(), T::infinity()));
+    let (lo, hi) = box_of(energy);
     let nchunks = n.div_ceil(CHUNK);
-    // One step of one chunk; `Some(sample)` when a coordinate became NaN/Inf.
     let chunk_step =
         |step: usize, ci: usize, xc: &mut [T], fc: &mut [T], dc: &[T], ac: &mut [T]| {
-            energy.grad_free(xc, nc, dc, fc);
-            if let Some(nu) = nudge {
-                nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
-            }
-            let mut rng = key.rng(step as u64, ci as u64);
-            let mut bad = T::zero();
-            for ((xs, fs), a) in xc
-                .chunks_exact_mut(d)
-                .zip(fc.chunks_exact(nf))
-                .zip(ac.chunks_exact_mut(nf))
-            {
-                bad += integ.update(&mut xs[nc..], fs, a, &mut rng, lo, hi);
-            }
-            if bad.is_nan() {
-                let first = xc
-                    .chunks_exact(d)
-                    .position(|s| s[nc..].iter().any(|v| !v.is_finite()));
-                Some(ci * CHUNK + first.unwrap_or(0))
-            } else {
-                None
-            }
+            let c = ChunkPhase {
+                energy,
+                integ,
+                nudge,
+                key,
+                nc,
+                lo,
+                hi,
+            };
+            c.step(step, ci, xc, fc, dc, ac)
         };
     if observe.is_none() {
         // Samples never interact, so without an observer each chunk runs all its steps in

@@ -7,6 +7,7 @@ pub mod langevin;
 pub mod newton;
 pub mod noise;
 pub mod reverse;
+pub mod sequence;
 
 pub use csb::Csb;
 pub use langevin::{Integrator, Langevin, Observer, Workspace, relax, relax_with};

@@ -11,6 +11,7 @@
 //! `readout_window` steps of a phase (the finite-temperature EqProp of "EqProp without
 //! limits": `E_β[∂_θE] − E_0[∂_θE]`), since `∂_θE` is not linear in `x`.
 
+use crate::dynamics::sequence::{NudgedPhase, relax_free_then_nudged};
 use crate::dynamics::{
     Diverged, Integrator, Langevin, NewtonOptions, NoiseKey, Nudge, Relaxation, Workspace,
     relax_to_equilibrium, relax_with,
@@ -114,8 +115,13 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
 ) -> Result<Vec<f64>, Diverged> {
     let d = energy.dim();
     let n = x.len() / d;
-    let np = energy.n_params();
-    let mut acc = vec![T::zero(); np];
+    // The accumulator exists only when the phase is read out (a free phase of the symmetric
+    // estimator is not; zeroing a parameter-sized buffer per phase showed up in profiles).
+    let mut acc = if readout {
+        vec![T::zero(); energy.n_params()]
+    } else {
+        Vec::new()
+    };
     let window = if readout {
         spec.readout_window.min(spec.dynamics.steps())
     } else {
@@ -182,10 +188,105 @@ impl EqProp {
         key: NoiseKey,
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
+        let windowed = self.free.readout_window > 0 || self.nudged.readout_window > 0;
+        if !windowed && !self.free.exact && !self.nudged.exact {
+            return self.gradient_chunked(energy, x0, nc, cost, key, ws);
+        }
         ws.pin_drive(energy, x0, nc);
         let out = self.gradient_pinned(energy, x0, nc, cost, key, ws);
         ws.unpin_drive();
         out
+    }
+
+    /// The sign of the nudge of a random-sign call, drawn from its key.
+    fn random_sign(key: NoiseKey) -> f64 {
+        use rand::Rng;
+        if key.rng(0, u64::MAX).random::<bool>() {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+
+    /// Phases read at their final states: every chunk runs its drive, free phase and nudged
+    /// phases in one parallel task ([`relax_free_then_nudged`]); same keys, same states as
+    /// the phase-by-phase path.
+    fn gradient_chunked<T: Real, E: Energy<T> + ?Sized>(
+        &self,
+        energy: &E,
+        x0: &[T],
+        nc: usize,
+        cost: &dyn Cost<T>,
+        key: NoiseKey,
+        ws: &mut Workspace<T>,
+    ) -> Result<EqPropOutput<T>, Diverged> {
+        let beta = self.beta;
+        let phase = |sign: f64, stream: u64, name: &'static str| NudgedPhase {
+            nudge: Nudge {
+                cost,
+                beta: T::of(sign * beta),
+            },
+            key: key.child(stream),
+            name,
+        };
+        let (phases, den) = match self.estimator {
+            Estimator::OneSided => (vec![phase(1.0, 1, "nudged(+beta)")], beta),
+            Estimator::Symmetric => (
+                vec![
+                    phase(1.0, 1, "nudged(+beta)"),
+                    phase(-1.0, 2, "nudged(-beta)"),
+                ],
+                2.0 * beta,
+            ),
+            Estimator::RandomSign => {
+                let s = Self::random_sign(key);
+                let name = if s > 0.0 {
+                    "nudged(+beta)"
+                } else {
+                    "nudged(-beta)"
+                };
+                (vec![phase(s, 3, name)], s * beta)
+            }
+        };
+        let mut xf = x0.to_vec();
+        let mut outs = vec![Vec::new(); phases.len()];
+        relax_free_then_nudged(
+            energy,
+            &mut xf,
+            nc,
+            &self.free.dynamics,
+            key.child(0),
+            &self.nudged.dynamics,
+            &phases,
+            &mut outs,
+            ws,
+        )?;
+        let xb = outs.get(1).unwrap_or(&xf);
+        let grad = Self::paired_readout(energy, &outs[0], xb, nc, den, ws);
+        Ok(EqPropOutput {
+            grad,
+            free_state: xf,
+        })
+    }
+
+    /// `(R(xa) − R(xb)) / den` through [`Energy::grad_theta_pair`], in the workspace's
+    /// readout buffer.
+    fn paired_readout<T: Real, E: Energy<T> + ?Sized>(
+        energy: &E,
+        xa: &[T],
+        xb: &[T],
+        nc: usize,
+        den: f64,
+        ws: &mut Workspace<T>,
+    ) -> Vec<f64> {
+        let n = xa.len() / energy.dim();
+        let w = vec![T::of(1.0 / n as f64); n];
+        let acc = &mut ws.readout;
+        acc.clear();
+        acc.resize(energy.n_params(), T::zero());
+        let c = T::of(1.0 / den);
+        energy.grad_theta_pair(xa, xb, nc, &w, c, -c, acc);
+        acc.iter().map(|v| v.f64()).collect()
     }
 
     fn gradient_pinned<T: Real, E: Energy<T> + ?Sized>(
@@ -247,12 +348,7 @@ impl EqProp {
                 (xp, rp, Some(xm), rm, 2.0 * beta)
             }
             Estimator::RandomSign => {
-                use rand::Rng;
-                let s = if key.rng(0, u64::MAX).random::<bool>() {
-                    1.0
-                } else {
-                    -1.0
-                };
+                let s = Self::random_sign(key);
                 let name = if s > 0.0 {
                     "nudged(+beta)"
                 } else {
@@ -265,14 +361,7 @@ impl EqProp {
         let grad: Vec<f64> = if windowed {
             ra.iter().zip(&rb).map(|(a, b)| (a - b) / den).collect()
         } else {
-            let n = x0.len() / energy.dim();
-            let w = vec![T::of(1.0 / n as f64); n];
-            let acc = &mut ws.readout;
-            acc.clear();
-            acc.resize(energy.n_params(), T::zero());
-            let c = T::of(1.0 / den);
-            energy.grad_theta_pair(&xa, xb.as_deref().unwrap_or(&xf), nc, &w, c, -c, acc);
-            acc.iter().map(|v| v.f64()).collect()
+            Self::paired_readout(energy, &xa, xb.as_deref().unwrap_or(&xf), nc, den, ws)
         };
         Ok(EqPropOutput {
             grad,

@@ -9,6 +9,8 @@
 //! `E(s) = ½‖s‖² − Σ_l s_{l+1}ᵀ W_l s_l − bᵀ s` whose derivatives are exact there; the box is
 //! the dynamics' business. Layer 0 is the (clamped) input, the last layer the output.
 
+mod thin;
+
 use super::{Energy, ParamBlock};
 use crate::linalg::{gemm, view, view_mut};
 use crate::real::Real;
@@ -27,6 +29,8 @@ pub struct Hopfield<T: Real> {
     /// Offset of `b_l` (l ≥ 1) in θ, indexed by `l − 1`.
     b_off: Vec<usize>,
     theta: Vec<T>,
+    /// [`thin::pack`]ed copy of `W_l` for every pair whose upper layer is thin (else empty).
+    packed: Vec<Vec<T>>,
 }
 
 impl<T: Real> Hopfield<T> {
@@ -64,13 +68,16 @@ impl<T: Real> Hopfield<T> {
                 *v = T::of(rand::Rng::random_range(&mut rng, -lim..lim));
             }
         }
-        Ok(Self {
+        let mut net = Self {
             sizes: sizes.to_vec(),
             offs,
             w_off,
             b_off,
             theta,
-        })
+            packed: vec![],
+        };
+        net.repack();
+        Ok(net)
     }
 
     /// Layer sizes.
@@ -91,6 +98,17 @@ impl<T: Real> Hopfield<T> {
         self.offs[l]..self.offs[l + 1]
     }
 
+    /// Rebuilds the packed copies of the thin-layer couplings from θ.
+    fn repack(&mut self) {
+        self.packed.resize(self.sizes.len() - 1, vec![]);
+        for (l, p) in self.packed.iter_mut().enumerate() {
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            if r <= thin::MAX_THIN {
+                thin::pack(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c, p);
+            }
+        }
+    }
+
     fn w(&self, l: usize) -> MatRef<'_, T> {
         let (r, c) = (self.sizes[l + 1], self.sizes[l]);
         MatRef::from_row_major_slice(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c)
@@ -104,13 +122,26 @@ impl<T: Real> Hopfield<T> {
     /// `first..` for both the written layer and the source layers; `out` is `B × (D − off)`
     /// with `off = offs[first]`.
     fn acc_couplings(&self, x: &[T], first: usize, out: &mut [T]) {
-        self.couplings(x, first, out, true);
+        self.couplings(x, first, out, true, |_| false);
+    }
+
+    /// Whether the coupling pair `(l, l + 1)` goes through the fused thin-layer kernel in
+    /// [`Energy::grad_free`]: both layers free (`l ≥ first`) and the upper one thin.
+    fn thin_pair(&self, l: usize, first: usize) -> bool {
+        l >= first && l + 1 < self.sizes.len() && self.sizes[l + 1] <= thin::MAX_THIN
     }
 
     /// As [`Self::acc_couplings`], but with `accumulate = false` each layer's rows are
     /// overwritten by its first coupling product (a layer with no coupling is zeroed), so no
-    /// separate clearing pass is needed.
-    fn couplings(&self, x: &[T], first: usize, out: &mut [T], accumulate: bool) {
+    /// separate clearing pass is needed; the pairs `(l, l + 1)` with `skip(l)` are left out.
+    fn couplings(
+        &self,
+        x: &[T],
+        first: usize,
+        out: &mut [T],
+        accumulate: bool,
+        skip: impl Fn(usize) -> bool,
+    ) {
         let d = self.offs[self.sizes.len()];
         let off = self.offs[first];
         let nf = d - off;
@@ -120,7 +151,7 @@ impl<T: Real> Hopfield<T> {
         for l in first..nl {
             let rows = self.offs[l] - off..self.offs[l + 1] - off;
             let mut acc = accumulate;
-            if l > first {
+            if l > first && !skip(l - 1) {
                 let src = xv.subrows(self.offs[l - 1], self.sizes[l - 1]);
                 gemm(
                     ov.as_mut().subrows_mut(rows.start, rows.len()),
@@ -131,7 +162,7 @@ impl<T: Real> Hopfield<T> {
                 );
                 acc = true;
             }
-            if l + 1 < nl {
+            if l + 1 < nl && !skip(l) {
                 let src = xv.subrows(self.offs[l + 1], self.sizes[l + 1]);
                 gemm(
                     ov.as_mut().subrows_mut(rows.start, rows.len()),
@@ -193,6 +224,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
             bail!("Hopfield network: parameter {name} is NaN or Inf (index {i})");
         }
         self.theta.copy_from_slice(theta);
+        self.repack();
         Ok(())
     }
 
@@ -252,7 +284,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         let nf = d - nc;
         let half = T::of(0.5);
         T::with_scratch(out.len() * nf, |c| {
-            self.couplings(x, 1, c, false);
+            self.couplings(x, 1, c, false, |_| false);
             for (b, o) in out.iter_mut().enumerate() {
                 let xs = &x[b * d..(b + 1) * d];
                 let (cs, ds) = (&c[b * nf..(b + 1) * nf], &drive[b * nf..(b + 1) * nf]);
@@ -298,21 +330,46 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         }
     }
 
+    /// `∂E/∂s` of the free layers: each layer's `s + drive`, minus its couplings. A thin
+    /// upper layer (`≤ 16` units, like a classifier's output) and the layer below it go through
+    /// one fused pass per sample ([`thin::pair`], which also writes the wide layer's own term);
+    /// every other layer starts from `s + drive` and gets its faer products on top.
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
         let d = self.dim();
         let first = if nc == 0 { 0 } else { 1 };
-        // Couplings written straight into `out`, then one pass adds the drive and `s`.
-        self.couplings(x, first, out, false);
         let nf = d - nc;
+        let nl = self.sizes.len();
+        let thin = |l: usize| self.thin_pair(l, first);
         for ((o, xs), dr) in out
             .chunks_exact_mut(nf)
             .zip(x.chunks_exact(d))
             .zip(drive.chunks_exact(nf))
         {
-            for ((o, &s), &dv) in o.iter_mut().zip(&xs[nc..]).zip(dr) {
-                *o += s + dv;
+            for l in (first..nl).filter(|&l| !thin(l)) {
+                let r = self.layer(l);
+                let rf = r.start - nc..r.end - nc;
+                for ((o, &s), &dv) in o[rf.clone()].iter_mut().zip(&xs[r]).zip(&dr[rf]) {
+                    *o = s + dv;
+                }
+            }
+            // Descending, so a thin layer that is itself the wide half of the pair above it
+            // is written before the pair below accumulates into it.
+            for l in (first..nl).rev().filter(|&l| thin(l)) {
+                let (ra, rb) = (self.layer(l), self.layer(l + 1));
+                let (oa, ob) = o.split_at_mut(rb.start - nc);
+                let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+                thin::pair(
+                    &self.theta[self.w_off[l]..self.w_off[l] + r * c],
+                    &self.packed[l],
+                    &xs[ra.clone()],
+                    &dr[ra.start - nc..ra.end - nc],
+                    &mut oa[ra.start - nc..],
+                    &xs[rb.clone()],
+                    &mut ob[..rb.len()],
+                );
             }
         }
+        self.couplings(x, first, out, true, thin);
     }
 
     fn hvp(&self, _x: &[T], v: &[T], out: &mut [T]) {
