@@ -42,6 +42,10 @@ enum Cmd {
         /// Continue the run in this directory from its last checkpoint.
         #[arg(long, value_name = "DIR", conflicts_with = "out")]
         resume: Option<PathBuf>,
+        /// Train once per seed (e.g. --seeds 0,1,2,3), each in OUT/seed-<s>/, and report the
+        /// spread of the test error in OUT/seeds.json; re-running continues where it stopped.
+        #[arg(long, value_delimiter = ',', conflicts_with = "resume")]
+        seeds: Vec<u64>,
         /// Data directory (default: $PHYSLEARN_DATA).
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -208,6 +212,7 @@ fn run() -> anyhow::Result<()> {
             sets,
             out,
             resume,
+            seeds,
             data_dir,
             print_config,
         } => {
@@ -237,6 +242,10 @@ fn run() -> anyhow::Result<()> {
                 resume: resume.is_some(),
                 command,
             };
+            if !seeds.is_empty() {
+                physlearn::train::train_seeds(&opts, &seeds)?;
+                return Ok(());
+            }
             let s = physlearn::train::train(&opts)?;
             println!(
                 "test error {:.2}%  train error {:.2}%  ({:.1} s/epoch, {:.0} samples/s)",

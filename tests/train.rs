@@ -255,3 +255,105 @@ fn per_parameter_rates_scale_the_step_under_sgd_and_adam() {
         assert_eq!(d[2], 0.0, "{cfg:?}");
     }
 }
+
+/// `--seeds`: one run directory per seed, the spread written to `seeds.json`; a second call
+/// reads the finished runs back instead of retraining, and an `--out` holding runs of another
+/// configuration is refused.
+#[test]
+fn seeds_runner_trains_each_seed_reports_the_spread_and_continues() {
+    let data = tmp("seeds-data");
+    write_dataset(&data);
+    let out = tmp("seeds");
+    let opts = |cfg: TrainConfig| TrainOptions {
+        cfg,
+        data_dir: data.clone(),
+        out: out.clone(),
+        resume: false,
+        command: "test".into(),
+    };
+    let agg = physlearn::train::train_seeds(&opts(cfg(1)), &[3, 4]).unwrap();
+    let errs: Vec<f64> = [3, 4]
+        .iter()
+        .map(|s| {
+            let p = out.join(format!("seed-{s}/summary.json"));
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            v["test_error"].as_f64().unwrap()
+        })
+        .collect();
+    let mean = (errs[0] + errs[1]) / 2.0;
+    assert!((agg["test_error"]["mean"].as_f64().unwrap() - mean).abs() < 1e-15);
+    let std = ((errs[0] - mean).powi(2) + (errs[1] - mean).powi(2)).sqrt();
+    assert!((agg["test_error"]["std"].as_f64().unwrap() - std).abs() < 1e-15);
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("seeds.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, agg);
+    assert!(out.join("seeds.csv").exists());
+    // The seeds differ in their runs (weights, order), so their configs record the seed.
+    let c3 = std::fs::read_to_string(out.join("seed-3/config.toml")).unwrap();
+    assert!(c3.contains("seed = 3"), "{c3}");
+    // Second call: nothing retrained (the metrics files keep their modification times).
+    let t = std::fs::metadata(out.join("seed-4/metrics.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = physlearn::train::train_seeds(&opts(cfg(1)), &[3, 4]).unwrap();
+    assert_eq!(again, agg);
+    let t2 = std::fs::metadata(out.join("seed-4/metrics.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(t, t2);
+    // Another configuration into the same directory: refused, naming the directory.
+    let e = physlearn::train::train_seeds(&opts(cfg(2)), &[3]).unwrap_err();
+    assert!(format!("{e:#}").contains("seed-3"), "{e:#}");
+}
+
+/// `data.shift` translates training images by whole pixels, keyed by the image index: the
+/// same image gets the same shift in any batch, the pixel mass is kept when the content
+/// stays inside the frame, and 0 is the plain copy.
+#[test]
+fn shift_augmentation_translates_whole_pixels_deterministically() {
+    use physlearn::data::registry::ImageSet;
+    use physlearn::dynamics::NoiseKey;
+    use physlearn::train::{batch_state, batch_state_shifted};
+    // A 6×6 image with a 2×2 blob in the middle, and a second image.
+    let mut px = vec![0u8; 2 * 36];
+    for (r, c) in [(2, 2), (2, 3), (3, 2), (3, 3)] {
+        px[r * 6 + c] = 255;
+    }
+    px[36 + 7] = 100;
+    let set = ImageSet::new(px, vec![0, 1], 1, 6, 6, 2).unwrap();
+    let key = NoiseKey::new(1, 2);
+    let (plain, _) = batch_state::<f64>(&set, &[0, 1], 40);
+    let (zero, _) = batch_state_shifted::<f64>(&set, &[0, 1], 40, 0, key);
+    assert_eq!(plain, zero);
+    let mut moved = 0;
+    for k in 0..20 {
+        let key = NoiseKey::new(1, k);
+        let (a, _) = batch_state_shifted::<f64>(&set, &[0, 1], 40, 1, key);
+        let (b, _) = batch_state_shifted::<f64>(&set, &[1, 0], 40, 1, key);
+        // Same image, same shift, whatever its place in the batch.
+        assert_eq!(&a[..40], &b[40..]);
+        assert_eq!(&a[40..], &b[..40]);
+        // The blob moved by at most one pixel and kept its mass.
+        let img = &a[..36];
+        assert_eq!(img.iter().sum::<f64>(), 4.0);
+        let on: Vec<(usize, usize)> = (0..36)
+            .filter(|&i| img[i] > 0.0)
+            .map(|i| (i / 6, i % 6))
+            .collect();
+        let (r0, c0) = on[0];
+        assert!((1..=3).contains(&r0) && (1..=3).contains(&c0), "{on:?}");
+        assert_eq!(
+            on,
+            vec![(r0, c0), (r0, c0 + 1), (r0 + 1, c0), (r0 + 1, c0 + 1)]
+        );
+        if (r0, c0) != (2, 2) {
+            moved += 1;
+        }
+        // Beyond the image: the free units stay 0.
+        assert!(a[36..40].iter().all(|&v| v == 0.0));
+    }
+    assert!(moved >= 10, "only {moved} of 20 draws moved the image");
+}

@@ -41,6 +41,11 @@ pub struct DataConfig {
     pub train_limit: usize,
     /// Use only the first N test samples (0: all).
     pub test_limit: usize,
+    /// Training-time augmentation: each training image is translated by a random whole
+    /// number of pixels in `[−shift, shift]` along each axis (fresh per epoch, zero fill);
+    /// 0 (default): none. Test images are never shifted.
+    #[serde(default)]
+    pub shift: usize,
 }
 
 /// EqProp training settings.
@@ -107,6 +112,7 @@ impl Default for TrainConfig {
                 verify: true,
                 train_limit: 0,
                 test_limit: 0,
+                shift: 0,
             },
             training: TrainingConfig {
                 epochs: 25,
@@ -158,9 +164,16 @@ impl TrainConfig {
             self.training.layer_lr.len(),
             self.model.layers.len() - 1
         );
-        self.data
+        let ds = self
+            .data
             .dataset
             .parse::<crate::data::registry::Dataset>()?;
+        let (_, rows, cols) = ds.shape();
+        ensure!(
+            self.data.shift < rows.min(cols),
+            "data.shift = {} is not smaller than the {rows}×{cols} image",
+            self.data.shift
+        );
         Ok(())
     }
 }

@@ -9,8 +9,10 @@
 //! `summary.json`; `--resume DIR` continues from the last checkpoint exactly.
 
 pub mod config;
+pub mod seeds;
 
 pub use config::TrainConfig;
+pub use seeds::train_seeds;
 
 use crate::checkpoint;
 use crate::data::registry::{Check, Dataset, ImageSet, Split, load};
@@ -72,12 +74,53 @@ fn argmax<T: Real>(v: &[T]) -> usize {
 /// The initial states (inputs in `[0, 1]` clamped, free units at 0) and one-hot targets of
 /// the images `idx` of `set`, for a network of state dimension `dim`.
 pub fn batch_state<T: Real>(set: &ImageSet, idx: &[usize], dim: usize) -> (Vec<T>, Vec<T>) {
+    batch_state_shifted(set, idx, dim, 0, NoiseKey::new(0, 0))
+}
+
+/// As [`batch_state`], with each image translated by a random `(dy, dx) ∈ [−shift, shift]²`
+/// whole pixels (zero fill), drawn from `key` keyed by the image's index in `set`, so the
+/// shift of an image does not depend on batching or threads; `shift = 0` copies.
+pub fn batch_state_shifted<T: Real>(
+    set: &ImageSet,
+    idx: &[usize],
+    dim: usize,
+    shift: usize,
+    key: NoiseKey,
+) -> (Vec<T>, Vec<T>) {
     let n_in = set.dim();
+    let (rows, cols) = (set.rows as isize, set.cols as isize);
     let mut x = vec![T::zero(); idx.len() * dim];
     let mut y = vec![T::zero(); idx.len() * set.classes];
     for (b, &i) in idx.iter().enumerate() {
-        for (d, &p) in x[b * dim..b * dim + n_in].iter_mut().zip(set.image(i)) {
-            *d = T::of(p as f64 / 255.0);
+        let dst = &mut x[b * dim..b * dim + n_in];
+        let img = set.image(i);
+        if shift == 0 {
+            for (d, &p) in dst.iter_mut().zip(img) {
+                *d = T::of(p as f64 / 255.0);
+            }
+        } else {
+            let s = shift as i64;
+            let mut rng = key.rng(i as u64, 0);
+            let dy = rand::Rng::random_range(&mut rng, -s..=s) as isize;
+            let dx = rand::Rng::random_range(&mut rng, -s..=s) as isize;
+            for (dch, ich) in dst
+                .chunks_exact_mut((rows * cols) as usize)
+                .zip(img.chunks_exact((rows * cols) as usize))
+            {
+                for r in 0..rows {
+                    let sr = r - dy;
+                    if !(0..rows).contains(&sr) {
+                        continue;
+                    }
+                    for q in 0..cols {
+                        let sq = q - dx;
+                        if (0..cols).contains(&sq) {
+                            dch[(r * cols + q) as usize] =
+                                T::of(ich[(sr * cols + sq) as usize] as f64 / 255.0);
+                        }
+                    }
+                }
+            }
         }
         y[b * set.classes + set.labels[i] as usize] = T::one();
     }
@@ -245,7 +288,13 @@ impl<T: Real> Trainer<T> {
         let mut th_t = vec![T::zero(); self.theta.len()];
         for bi in 0..nb {
             let idx = &order[bi * bs..(bi + 1) * bs];
-            let (x0, y) = batch_state::<T>(set, idx, d);
+            let (x0, y) = batch_state_shifted::<T>(
+                set,
+                idx,
+                d,
+                cfg.data.shift,
+                self.key.child(4).child(epoch as u64),
+            );
             let cost = WeightedSquaredError {
                 start: out_start,
                 len: out_len,
