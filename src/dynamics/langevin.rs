@@ -74,6 +74,25 @@ impl<T: Real> Workspace<T> {
         self.pinned = false;
     }
 
+    /// Sizes the buffers for `n` samples of `nf` free coordinates (the integrator state
+    /// zeroed) and returns whether the drive is pinned (checking its shape) — otherwise the
+    /// caller computes it into `self.drive`.
+    pub(crate) fn prepare(&mut self, n: usize, nf: usize) -> bool {
+        self.force.resize(n * nf, T::zero());
+        self.aux.clear();
+        self.aux.resize(n * nf, T::zero());
+        if self.pinned {
+            assert_eq!(
+                self.drive.len(),
+                n * nf,
+                "the pinned drive was computed for another batch shape"
+            );
+        } else {
+            self.drive.resize(n * nf, T::zero());
+        }
+        self.pinned
+    }
+
     /// The current clamped drive (`B × (D − nc)`), valid after a relaxation or a pin.
     pub fn drive(&self) -> &[T] {
         &self.drive
@@ -237,7 +256,28 @@ pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> 
     pub hi: T,
 }
 
-impl<T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'_, T, E, I> {
+impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> {
+    /// The phase; box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are
+    /// projected back onto their box after every step (projected gradient flow / Langevin).
+    pub fn new(
+        energy: &'a E,
+        integ: &'a I,
+        nudge: Option<Nudge<'a, T>>,
+        key: NoiseKey,
+        nc: usize,
+    ) -> Self {
+        let (lo, hi) = box_of(energy);
+        Self {
+            energy,
+            integ,
+            nudge,
+            key,
+            nc,
+            lo,
+            hi,
+        }
+    }
+
     /// Step `step` of chunk `ci` (state `xc`, force `fc`, drive `dc`, integrator state `ac`);
     /// `Some(sample)` when a coordinate became NaN/Inf.
     #[inline]
@@ -337,35 +377,14 @@ pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     let d = energy.dim();
     let nf = d - nc;
     let n = x.len() / d;
-    ws.force.resize(n * nf, T::zero());
-    ws.aux.clear();
-    ws.aux.resize(n * nf, T::zero());
-    if ws.pinned {
-        assert_eq!(
-            ws.drive.len(),
-            n * nf,
-            "the pinned drive was computed for another batch shape"
-        );
-    } else {
-        ws.drive.resize(n * nf, T::zero());
+    if !ws.prepare(n, nf) {
         energy.clamped_drive(x, nc, &mut ws.drive);
     }
-    // Box-constrained substrates (e.g. the hard-sigmoid Hopfield net) are projected back
-    // onto the box after every step: projected gradient flow / Langevin.
-    let (lo, hi) = box_of(energy);
     let nchunks = n.div_ceil(CHUNK);
+    let chunk = ChunkPhase::new(energy, integ, nudge, key, nc);
     let chunk_step =
         |step: usize, ci: usize, xc: &mut [T], fc: &mut [T], dc: &[T], ac: &mut [T]| {
-            let c = ChunkPhase {
-                energy,
-                integ,
-                nudge,
-                key,
-                nc,
-                lo,
-                hi,
-            };
-            c.step(step, ci, xc, fc, dc, ac)
+            chunk.step(step, ci, xc, fc, dc, ac)
         };
     if observe.is_none() {
         // Samples never interact, so without an observer each chunk runs all its steps in

@@ -7,7 +7,7 @@
 //! parallel region instead of one per phase and the drive, and with each chunk's buffers
 //! staying in its core's cache across phases.
 
-use super::langevin::{CHUNK, ChunkPhase, Integrator, Workspace, box_of};
+use super::langevin::{CHUNK, ChunkPhase, Integrator, Workspace};
 use super::{Diverged, NoiseKey, Nudge};
 use crate::energy::Energy;
 use crate::real::Real;
@@ -53,35 +53,14 @@ pub fn relax_free_then_nudged<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     let d = energy.dim();
     let nf = d - nc;
     let n = xf.len() / d;
-    ws.force.resize(n * nf, T::zero());
-    ws.aux.resize(n * nf, T::zero());
-    if ws.pinned {
-        assert_eq!(
-            ws.drive.len(),
-            n * nf,
-            "the pinned drive was computed for another batch shape"
-        );
-    } else {
-        ws.drive.resize(n * nf, T::zero());
-    }
-    let pinned = ws.pinned;
+    let pinned = ws.prepare(n, nf);
     for o in outs.iter_mut() {
         o.resize(xf.len(), T::zero());
     }
-    let (lo, hi) = box_of(energy);
-    let phase = |integ, nudge, key| ChunkPhase {
-        energy,
-        integ,
-        nudge,
-        key,
-        nc,
-        lo,
-        hi,
-    };
-    let free_phase = phase(free, None, free_key);
+    let free_phase = ChunkPhase::new(energy, free, None, free_key, nc);
     let nudged_phases: Vec<_> = nudged
         .iter()
-        .map(|p| phase(nudged_integ, Some(p.nudge), p.key))
+        .map(|p| ChunkPhase::new(energy, nudged_integ, Some(p.nudge), p.key, nc))
         .collect();
     let mut out_chunks: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(CHUNK * d)).collect();
     let jobs: Vec<Job<'_, T>> = xf
