@@ -301,36 +301,39 @@ fn fused_thin_layer_gradient_equals_the_plain_products() {
     fn check<T: physlearn::real::Real>(sizes: &[usize], nc: usize, tol: f64) {
         let mut e = Hopfield::<T>::new(sizes, 5).unwrap();
         let mut rng = NoiseKey::new(3, 3).rng(0, 0);
-        // Random biases too, so the drive's bias part is exercised.
-        let th: Vec<T> = e
-            .params()
-            .iter()
-            .map(|&v| v + T::of(0.1 * rand::Rng::random::<f64>(&mut rng)))
-            .collect();
-        e.set_params(&th).unwrap();
-        let d = e.dim();
-        let n = 3;
-        let x: Vec<T> = (0..n * d)
-            .map(|_| T::of(rand::Rng::random::<f64>(&mut rng)))
-            .collect();
-        let nf = d - nc;
-        let mut drive = vec![T::zero(); n * nf];
-        e.clamped_drive(&x, nc, &mut drive);
-        let mut g = vec![T::of(f64::NAN); n * nf];
-        e.grad_free(&x, nc, &drive, &mut g);
-        // Reference: (I + C) x − b, with the bias read off the zero state's gradient.
-        let mut hx = vec![T::zero(); n * d];
-        e.hvp(&x, &x, &mut hx);
-        let mut g0 = vec![T::zero(); n * d];
-        e.grad_x(&vec![T::zero(); n * d], &mut g0);
-        for b in 0..n {
-            for i in nc..d {
-                let want = (hx[b * d + i] + g0[b * d + i]).f64();
-                let got = g[b * nf + i - nc].f64();
-                assert!(
-                    (got - want).abs() <= tol * (1.0 + want.abs()),
-                    "sizes {sizes:?}, nc {nc}, sample {b}, unit {i}: fused {got} vs plain {want}"
-                );
+        // 3 samples use the row-major W_0 for the drive, 40 its column-major copy; the
+        // parameters change between rounds, so a stale copy would show.
+        for n in [3, 40, 3, 40] {
+            // Random biases too, so the drive's bias part is exercised.
+            let th: Vec<T> = e
+                .params()
+                .iter()
+                .map(|&v| v + T::of(0.1 * rand::Rng::random::<f64>(&mut rng) - 0.05))
+                .collect();
+            e.set_params(&th).unwrap();
+            let d = e.dim();
+            let x: Vec<T> = (0..n * d)
+                .map(|_| T::of(rand::Rng::random::<f64>(&mut rng)))
+                .collect();
+            let nf = d - nc;
+            let mut drive = vec![T::zero(); n * nf];
+            e.clamped_drive(&x, nc, &mut drive);
+            let mut g = vec![T::of(f64::NAN); n * nf];
+            e.grad_free(&x, nc, &drive, &mut g);
+            // Reference: (I + C) x − b, with the bias read off the zero state's gradient.
+            let mut hx = vec![T::zero(); n * d];
+            e.hvp(&x, &x, &mut hx);
+            let mut g0 = vec![T::zero(); n * d];
+            e.grad_x(&vec![T::zero(); n * d], &mut g0);
+            for b in 0..n {
+                for i in nc..d {
+                    let want = (hx[b * d + i] + g0[b * d + i]).f64();
+                    let got = g[b * nf + i - nc].f64();
+                    assert!(
+                        (got - want).abs() <= tol * (1.0 + want.abs()),
+                        "sizes {sizes:?}, nc {nc}, batch {n}, sample {b}, unit {i}: fused {got} vs plain {want}"
+                    );
+                }
             }
         }
     }
