@@ -14,8 +14,8 @@
 //! by ±15 % between runs while the GEMM peak stays put (the step streams more memory), so
 //! compare several runs, or the p10, rather than two single numbers.
 //!
-//! A last line repeats the step with a parameter write before each (`set_params`, which
-//! invalidates the network's weight copies), as a training step has.
+//! A last line repeats the step with a parameter write before each (`set_params`: NaN/Inf
+//! check, copy, re-packing of the thin layer's weights), as a training step has.
 //!
 //! Run: `cargo bench --bench hopfield` (`RAYON_NUM_THREADS=1` for one core).
 
@@ -170,8 +170,8 @@ fn main() {
         flops_per_sample() / 1e6,
         net.n_params()
     );
-    // In training each step also writes new parameters, after which the network rebuilds
-    // its packed and column-major weight copies once: the same step with a parameter write.
+    // In training each step also writes new parameters (checked for NaN/Inf, copied, the
+    // thin layer's weights re-packed): the same step with a parameter write.
     let mut net2 = net.clone();
     let theta = net.params().to_vec();
     let t0 = Instant::now();

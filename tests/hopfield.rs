@@ -301,8 +301,8 @@ fn fused_thin_layer_gradient_equals_the_plain_products() {
     fn check<T: physlearn::real::Real>(sizes: &[usize], nc: usize, tol: f64) {
         let mut e = Hopfield::<T>::new(sizes, 5).unwrap();
         let mut rng = NoiseKey::new(3, 3).rng(0, 0);
-        // 3 samples use the row-major W_0 for the drive, 40 its column-major copy; the
-        // parameters change between rounds, so a stale copy would show.
+        // Parameters change between rounds, so a stale packed weight copy would show; 40
+        // samples span several vector blocks of the batch.
         for n in [3, 40, 3, 40] {
             // Random biases too, so the drive's bias part is exercised.
             let th: Vec<T> = e

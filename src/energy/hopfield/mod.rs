@@ -18,7 +18,6 @@ use anyhow::{bail, ensure};
 use faer::{MatMut, MatRef};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::sync::OnceLock;
 
 /// A layered Hopfield network: sizes, weights `W_l` (`n_{l+1} × n_l`) and biases.
 #[derive(Clone, Debug)]
@@ -32,16 +31,7 @@ pub struct Hopfield<T: Real> {
     theta: Vec<T>,
     /// [`thin::pack`]ed copy of `W_l` for every pair whose upper layer is thin (else empty).
     packed: Vec<Vec<T>>,
-    /// `W_0` in column-major order, for the clamped input's drive of batches of at least
-    /// [`CM_MIN_BATCH`] samples: faer multiplies it without packing it first (with the
-    /// row-major θ block it re-packed all of `W_0` for every batch chunk, 10 % of an MNIST
-    /// EqProp step at batch 128). Built on first use after each [`Energy::set_params`], so a
-    /// training step at a small batch, which would use it once, never pays for it.
-    w0_cm: OnceLock<Vec<T>>,
 }
-
-/// Smallest batch whose input drive uses the column-major copy of `W_0`.
-const CM_MIN_BATCH: usize = 32;
 
 impl<T: Real> Hopfield<T> {
     /// A network of layer sizes `sizes` (input first) with Glorot-uniform weights drawn from
@@ -85,7 +75,6 @@ impl<T: Real> Hopfield<T> {
             b_off,
             theta,
             packed: vec![],
-            w0_cm: OnceLock::new(),
         };
         net.repack();
         Ok(net)
@@ -111,7 +100,6 @@ impl<T: Real> Hopfield<T> {
 
     /// Rebuilds the packed copies of the thin-layer couplings from θ.
     fn repack(&mut self) {
-        self.w0_cm = OnceLock::new();
         self.packed.resize(self.sizes.len() - 1, vec![]);
         for (l, p) in self.packed.iter_mut().enumerate() {
             let (r, c) = (self.sizes[l + 1], self.sizes[l]);
@@ -119,28 +107,6 @@ impl<T: Real> Hopfield<T> {
                 thin::pack(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c, p);
             }
         }
-    }
-
-    /// `W_0` as a column-major copy (see the field), built on first use.
-    fn w0_col_major(&self) -> MatRef<'_, T> {
-        let (r, c) = (self.sizes[1], self.sizes[0]);
-        let cm = self.w0_cm.get_or_init(|| {
-            let w0 = &self.theta[self.w_off[0]..self.w_off[0] + r * c];
-            let mut cm = vec![T::zero(); r * c];
-            // Blocked transpose, cache-friendly both ways.
-            const TB: usize = 32;
-            for i0 in (0..r).step_by(TB) {
-                for j0 in (0..c).step_by(TB) {
-                    for i in i0..(i0 + TB).min(r) {
-                        for j in j0..(j0 + TB).min(c) {
-                            cm[j * r + i] = w0[i * c + j];
-                        }
-                    }
-                }
-            }
-            cm
-        });
-        MatRef::from_column_major_slice(cm, r, c)
     }
 
     fn w(&self, l: usize) -> MatRef<'_, T> {
@@ -354,15 +320,10 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         if nc > 0 {
             let xin = view(x, d).subrows(0, nc);
             let mut dv = view_mut(drive, nf);
-            let w0 = if x.len() / d >= CM_MIN_BATCH {
-                self.w0_col_major()
-            } else {
-                self.w(0)
-            };
             gemm(
                 dv.as_mut().subrows_mut(0, self.sizes[1]),
                 true,
-                w0,
+                self.w(0),
                 xin,
                 -T::one(),
             );
