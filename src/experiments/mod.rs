@@ -25,3 +25,25 @@ pub struct ExpOptions {
     /// The command line, recorded in the run directory.
     pub command: String,
 }
+
+/// A reproduction's configuration: layered like every config, with cheaper `--quick`
+/// settings and a seed that `--seed` overrides.
+pub trait ExpConfig: crate::config::Layered {
+    /// The `--quick` settings derived from these.
+    fn quick_settings(self) -> Self;
+    /// The run seed.
+    fn seed_mut(&mut self) -> &mut u64;
+
+    /// Defaults, `--config`, `--set`, then `--quick` and `--seed`, checked.
+    fn resolve(opts: &ExpOptions) -> anyhow::Result<Self> {
+        let mut cfg = Self::load(opts.config_text.as_deref(), &opts.sets)?;
+        if opts.quick {
+            cfg = cfg.quick_settings();
+        }
+        if let Some(s) = opts.seed {
+            *cfg.seed_mut() = s;
+        }
+        cfg.check()?;
+        Ok(cfg)
+    }
+}

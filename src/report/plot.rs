@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 /// DejaVu Sans (see `assets/DejaVuSans.LICENSE`), registered as the "sans-serif" family.
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Registers the embedded font with plotters exactly once; errors if it failed to load.
 fn ensure_font() -> Result<()> {
@@ -36,8 +36,22 @@ fn ensure_font() -> Result<()> {
 }
 
 /// Converts any displayable plotters error into an `anyhow::Error`.
-fn pe<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn pe<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("plotting error: {e}")
+}
+
+/// A drawing area of a PNG being rendered (for figures drawn with plotters directly).
+pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Renders a `size` PNG at `path` with `draw` on a white background, with the embedded font
+/// registered, atomically (temporary sibling, then rename); for figures drawn with plotters
+/// directly.
+pub fn render(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<()>,
+) -> Result<()> {
+    render_png(path, size, draw)
 }
 
 /// The `i`-th color of the (matplotlib "tab10") palette used for series, cycling after 10.

@@ -23,6 +23,7 @@ pub use config::{CsbExpConfig, Method};
 
 use crate::config::Layered;
 use crate::data::registry::{ImageSet, data_dir};
+use crate::experiments::ExpConfig;
 use crate::linalg::mean_std;
 use crate::real::Real;
 use crate::report::json::write_json_atomic;
@@ -37,15 +38,16 @@ pub use super::ExpOptions as Options;
 
 /// The resolved configuration of `opts`.
 pub fn resolve_config(opts: &Options) -> anyhow::Result<CsbExpConfig> {
-    let mut cfg = CsbExpConfig::load(opts.config_text.as_deref(), &opts.sets)?;
-    if opts.quick {
-        cfg = cfg.quick();
+    CsbExpConfig::resolve(opts)
+}
+
+impl crate::experiments::ExpConfig for CsbExpConfig {
+    fn quick_settings(self) -> Self {
+        self.quick()
     }
-    if let Some(s) = opts.seed {
-        cfg.train.seed = s;
+    fn seed_mut(&mut self) -> &mut u64 {
+        &mut self.train.seed
     }
-    cfg.validate()?;
-    Ok(cfg)
 }
 
 /// Runs the whole reproduction; returns the summary written to `summary.json`.

@@ -24,6 +24,7 @@ use crate::dynamics::NoiseKey;
 use crate::dynamics::reverse::ReverseSde;
 use crate::energy::Energy;
 use crate::energy::oscillator::{Oscillator, Param};
+use crate::experiments::ExpConfig;
 use crate::learn::score::{QuadraticForm, ScoreRule, batch_key, noise_batch};
 use crate::linalg::{dist, norm};
 use crate::report::json::write_json_atomic;
@@ -38,15 +39,16 @@ use std::time::Instant;
 
 /// The resolved configuration of `opts`.
 pub fn resolve_config(opts: &Options) -> anyhow::Result<Gmm2dConfig> {
-    let mut cfg = Gmm2dConfig::load(opts.config_text.as_deref(), &opts.sets)?;
-    if opts.quick {
-        cfg = cfg.quick();
+    Gmm2dConfig::resolve(opts)
+}
+
+impl crate::experiments::ExpConfig for Gmm2dConfig {
+    fn quick_settings(self) -> Self {
+        self.quick()
     }
-    if let Some(s) = opts.seed {
-        cfg.seed = s;
+    fn seed_mut(&mut self) -> &mut u64 {
+        &mut self.seed
     }
-    cfg.validate()?;
-    Ok(cfg)
 }
 
 fn fmt_w(w: [f64; 2]) -> String {
@@ -201,6 +203,23 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let bmax = boltz.v.iter().copied().fold(0.0, f64::max);
     let e_hi = 12.0;
     let title_e = format!("learned energy Ê_θ(0)/k_BT − min (clipped at {e_hi})");
+    let e_shifted = Field {
+        xs: e0.xs.clone(),
+        ys: e0.ys.clone(),
+        v: e0.v.iter().map(|e| e - emin).collect(),
+    };
+    // The learned energy at t = 0 with a method's samples on top.
+    let energy_panel = |area: &plots::Area<'_>, smp: &[f64]| {
+        plots::heatmap(
+            area,
+            &title_e,
+            &e_shifted,
+            (0.0, e_hi),
+            Some((smp, white)),
+            &[],
+            ext,
+        )
+    };
     let draw_row =
         |row: &[plots::Area<'_>], name: &str, smp: &[f64], w: [f64; 2]| -> anyhow::Result<()> {
             plots::samples_with_marginals(
@@ -210,19 +229,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
                 &mix,
                 ext,
             )?;
-            plots::heatmap(
-                &row[1],
-                &title_e,
-                &Field {
-                    xs: e0.xs.clone(),
-                    ys: e0.ys.clone(),
-                    v: e0.v.iter().map(|e| e - emin).collect(),
-                },
-                (0.0, e_hi),
-                Some((smp, white)),
-                &[],
-                ext,
-            )?;
+            energy_panel(&row[1], smp)?;
             plots::heatmap(
                 &row[2],
                 "Boltzmann exp(−Ê_θ(0)/k_BT)/Z, true p iso-lines (red)",
@@ -257,21 +264,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         plots::render(
             &dir.file(&format!("{name}_energy_t0.png")),
             (700, 700),
-            |a| {
-                plots::heatmap(
-                    a,
-                    &title_e,
-                    &Field {
-                        xs: e0.xs.clone(),
-                        ys: e0.ys.clone(),
-                        v: e0.v.iter().map(|e| e - emin).collect(),
-                    },
-                    (0.0, e_hi),
-                    Some((smp, white)),
-                    &[],
-                    ext,
-                )
-            },
+            |a| energy_panel(a, smp),
         )?;
     }
     plots::render(&dir.file("boltzmann_contours.png"), (700, 700), |a| {

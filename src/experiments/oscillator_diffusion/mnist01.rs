@@ -24,6 +24,7 @@ use crate::data::registry::{self, Check, Dataset, ImageSet, Split};
 use crate::dynamics::NoiseKey;
 use crate::dynamics::reverse::ReverseSde;
 use crate::energy::oscillator::Oscillator;
+use crate::experiments::ExpConfig;
 use crate::learn::score::ScoreRule;
 use crate::real::Real;
 use crate::report::json::write_json_atomic;
@@ -36,15 +37,16 @@ use std::time::Instant;
 
 /// The resolved configuration of `opts`.
 pub fn resolve_config(opts: &Options) -> anyhow::Result<Mnist01Config> {
-    let mut cfg = Mnist01Config::load(opts.config_text.as_deref(), &opts.sets)?;
-    if opts.quick {
-        cfg = cfg.quick();
+    Mnist01Config::resolve(opts)
+}
+
+impl crate::experiments::ExpConfig for Mnist01Config {
+    fn quick_settings(self) -> Self {
+        self.quick()
     }
-    if let Some(s) = opts.seed {
-        cfg.seed = s;
+    fn seed_mut(&mut self) -> &mut u64 {
+        &mut self.seed
     }
-    cfg.validate()?;
-    Ok(cfg)
 }
 
 /// The 0s and 1s of `set`, cropped by `crop` pixels per border, area-averaged to

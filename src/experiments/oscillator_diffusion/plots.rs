@@ -3,59 +3,14 @@
 //! energy and its Boltzmann density with iso-contours (Fig. 1b/c/e/f), and image grids of
 //! MNIST samples (Fig. 2).
 //!
-//! PNGs are written atomically (temporary sibling, then rename), with the repository's
-//! embedded DejaVu Sans font.
+//! PNGs are written atomically through [`crate::report::plot::render`], with the
+//! repository's embedded DejaVu Sans font.
 
 use super::metrics::Mixture;
-use crate::report::json::{commit_temp, temp_sibling};
-use anyhow::{Result, anyhow};
-use plotters::coord::Shift;
+pub use crate::report::plot::{Area, render};
+use crate::report::plot::{FONT, pe};
+use anyhow::Result;
 use plotters::prelude::*;
-use std::path::Path;
-use std::sync::OnceLock;
-
-static FONT_BYTES: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
-
-/// A drawing area of a PNG being rendered.
-pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
-
-fn pe<E: std::fmt::Display>(e: E) -> anyhow::Error {
-    anyhow!("plotting error: {e}")
-}
-
-fn ensure_font() -> Result<()> {
-    static OK: OnceLock<bool> = OnceLock::new();
-    let ok = *OK.get_or_init(|| {
-        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(anyhow!("embedded plot font failed to load"))
-    }
-}
-
-/// Renders a `size` PNG at `path` with `draw` (white background), atomically.
-pub fn render(
-    path: &Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&Area<'_>) -> Result<()>,
-) -> Result<()> {
-    ensure_font()?;
-    let tmp = temp_sibling(path, ".png")?;
-    let res = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        root.fill(&WHITE).map_err(pe)?;
-        draw(&root)?;
-        root.present().map_err(pe)
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("rendering {}", path.display())));
-    }
-    commit_temp(&tmp, path)
-}
 
 /// Values on a regular grid: `v[j · nx + i]` at `(xs[i], ys[j])`.
 #[derive(Clone, Debug)]

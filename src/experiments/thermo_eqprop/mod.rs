@@ -19,6 +19,7 @@ pub use config::ThermoConfig;
 use crate::checkpoint;
 use crate::config::Layered;
 use crate::energy::Energy;
+use crate::experiments::ExpConfig;
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::rundir::RunDir;
@@ -32,14 +33,16 @@ pub use super::ExpOptions as Options;
 
 /// The resolved configuration of `opts`.
 pub fn resolve_config(opts: &Options) -> anyhow::Result<ThermoConfig> {
-    let mut cfg = ThermoConfig::load(opts.config_text.as_deref(), &opts.sets)?;
-    if opts.quick {
-        cfg = cfg.quick();
+    ThermoConfig::resolve(opts)
+}
+
+impl crate::experiments::ExpConfig for ThermoConfig {
+    fn quick_settings(self) -> Self {
+        self.quick()
     }
-    if let Some(s) = opts.seed {
-        cfg.seed = s;
+    fn seed_mut(&mut self) -> &mut u64 {
+        &mut self.seed
     }
-    Ok(cfg)
 }
 
 /// Runs the whole reproduction; returns the summary that was written to `summary.json`.
