@@ -17,6 +17,9 @@
 //! A last line repeats the step with a parameter write before each (`set_params`: NaN/Inf
 //! check, copy, re-packing of the thin layer's weights), as a training step has.
 //!
+//! Compare builds with several alternating runs: on this shared VM a single pair of runs
+//! differs by more than most changes do.
+//!
 //! Run: `cargo bench --bench hopfield` (`RAYON_NUM_THREADS=1` for one core).
 
 use criterion::{Criterion, Throughput};

@@ -350,3 +350,91 @@ fn fused_thin_layer_gradient_equals_the_plain_products() {
         }
     }
 }
+
+/// Gradient flow at zero temperature is fused into the Hopfield force pass for the lowest
+/// free layer below a thin one (`Energy::grad_free_flow`); an integrator that does the same
+/// step without offering the fusion (`flow_dt` = `None`) must give the same bits, with and
+/// without a nudge on the output, for nets where the fusion applies and where it does not.
+#[test]
+fn fused_gradient_flow_step_equals_the_separate_update() {
+    use physlearn::dynamics::{Integrator, Nudge, relax_with};
+    use physlearn::energy::cost::WeightedSquaredError;
+    use physlearn::real::Real;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// The same gradient flow, without the fusion.
+    struct Separate(Langevin);
+    impl Integrator for Separate {
+        fn steps(&self) -> usize {
+            self.0.steps
+        }
+        fn update<T: Real>(
+            &self,
+            x: &mut [T],
+            f: &[T],
+            aux: &mut [T],
+            rng: &mut Xoshiro256PlusPlus,
+            lo: T,
+            hi: T,
+        ) -> T {
+            self.0.update(x, f, aux, rng, lo, hi)
+        }
+    }
+
+    fn relaxed<T: Real, I: Integrator>(
+        e: &Hopfield<T>,
+        x0: &[T],
+        nc: usize,
+        integ: &I,
+        nudge: Option<Nudge<'_, T>>,
+    ) -> Vec<T> {
+        let mut x = x0.to_vec();
+        let (key, mut ws) = (NoiseKey::new(0, 0), Workspace::new());
+        relax_with(e, &mut x, nc, integ, nudge, key, "f", &mut ws, None).unwrap();
+        x
+    }
+
+    fn check<T: Real>(sizes: &[usize], nc: usize, fused: bool) {
+        let e = Hopfield::<T>::new(sizes, 2).unwrap();
+        assert_eq!(e.flow_prefix(nc) > 0, fused, "sizes {sizes:?}, nc {nc}");
+        let d = e.dim();
+        let n = 70; // two chunks, the second partial
+        let mut rng = NoiseKey::new(5, 5).rng(0, 0);
+        let x0: Vec<T> = (0..n * d)
+            .map(|_| T::of(rand::Rng::random::<f64>(&mut rng)))
+            .collect();
+        let (start, len) = e.output_block();
+        let cost = WeightedSquaredError {
+            start,
+            len,
+            target: (0..n * len).map(|i| T::of((i % 3) as f64 * 0.5)).collect(),
+            weight: vec![T::one(); n],
+        };
+        let flow = Langevin {
+            dt: 0.4,
+            steps: 7,
+            temperature: 0.0,
+        };
+        for nudge in [None, Some(T::of(0.7))] {
+            let nudge = nudge.map(|beta| Nudge { cost: &cost, beta });
+            let a = relaxed(&e, &x0, nc, &flow, nudge);
+            let b = relaxed(&e, &x0, nc, &Separate(flow), nudge);
+            assert!(a != x0, "the states moved");
+            let same = a
+                .iter()
+                .zip(&b)
+                .all(|(p, q)| p.f64().to_bits() == q.f64().to_bits());
+            assert!(same, "sizes {sizes:?}, nc {nc}, nudged {}", nudge.is_some());
+        }
+    }
+    for (sizes, nc, fused) in [
+        (&[20usize, 37, 10][..], 20, true),
+        (&[20, 37, 10][..], 0, false),
+        (&[9, 40, 16, 4][..], 9, true),
+        (&[37, 10][..], 0, true),
+        (&[7, 37, 20, 5][..], 7, false),
+    ] {
+        check::<f64>(sizes, nc, fused);
+        check::<f32>(sizes, nc, fused);
+    }
+}

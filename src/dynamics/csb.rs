@@ -12,8 +12,8 @@
 //! additive `noise · ξ` on the position at every step. Momenta start at zero in every phase.
 
 use super::langevin::Integrator;
-use super::langevin::clip;
 use crate::real::Real;
+use crate::real::clip;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@
 
 use super::{Diverged, NoiseKey, Nudge};
 use crate::energy::Energy;
-use crate::real::Real;
+use crate::real::{Real, clip};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,12 @@ impl<T: Real> Workspace<T> {
 pub trait Integrator: Sync {
     /// Number of steps per phase.
     fn steps(&self) -> usize;
+    /// `Some(dt)` when a step is exactly projected gradient flow, `x ← clip(x − dt f)` (no
+    /// noise, no integrator state), so a substrate may fuse it into its force pass
+    /// ([`Energy::grad_free_flow`]); `None` (the default) otherwise.
+    fn flow_dt(&self) -> Option<f64> {
+        None
+    }
     /// Updates one sample's free coordinates `x` given the force `f = ∂(E + βC)/∂x` and the
     /// integrator's auxiliary state `aux` (same length, zero at the start of a phase, e.g. a
     /// momentum), projecting onto `[lo, hi]`. Returns `Σ v · 0` over the unprojected new
@@ -123,6 +129,9 @@ pub trait Integrator: Sync {
 impl Integrator for Langevin {
     fn steps(&self) -> usize {
         self.steps
+    }
+    fn flow_dt(&self) -> Option<f64> {
+        (self.temperature == 0.0).then_some(self.dt)
     }
     #[inline]
     fn update<T: Real>(
@@ -147,15 +156,6 @@ impl Integrator for Langevin {
             fused_update(x, f, &[], dt, T::zero(), lo, hi)
         }
     }
-}
-
-/// `min(max(v, lo), hi)` as plain compare-and-select, which vectorises (`f32::max` does not,
-/// because of its NaN rule). A NaN `v` comes out as `lo`, but [`fused_update`] has flagged it
-/// already.
-#[inline(always)]
-pub(crate) fn clip<T: Real>(v: T, lo: T, hi: T) -> T {
-    let c = if v < lo { lo } else { v };
-    if c > hi { hi } else { c }
 }
 
 /// `x ← clip(x − dt f + amp ξ, lo, hi)` with `ξ = noise` (empty: no noise), returning the
@@ -254,6 +254,10 @@ pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> 
     pub nc: usize,
     pub lo: T,
     pub hi: T,
+    /// `(dt, p)` when the substrate steps the first `p` free coordinates itself, fused into
+    /// its force pass ([`Energy::grad_free_flow`]): deterministic gradient flow whose nudge
+    /// (if any) neither reads nor writes them.
+    pub fused: Option<(T, usize)>,
 }
 
 impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> {
@@ -267,6 +271,15 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
         nc: usize,
     ) -> Self {
         let (lo, hi) = box_of(energy);
+        let p = energy.flow_prefix(nc);
+        let clear = |nu: &Nudge<'_, T>| {
+            let s = nu.cost.support(energy.dim());
+            s.end <= nc || s.start >= nc + p
+        };
+        let fused = integ
+            .flow_dt()
+            .filter(|_| p > 0 && nudge.as_ref().is_none_or(clear))
+            .map(|dt| (T::of(dt), p));
         Self {
             energy,
             integ,
@@ -275,6 +288,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             nc,
             lo,
             hi,
+            fused,
         }
     }
 
@@ -292,20 +306,36 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
     ) -> Option<usize> {
         let (nc, d) = (self.nc, self.energy.dim());
         let nf = d - nc;
-        self.energy.grad_free(xc, nc, dc, fc);
+        // `p` leading free coordinates stepped inside the force pass (gradient flow only).
+        let (p, mut bad) = match self.fused {
+            Some((dt, p)) => {
+                let bad = self
+                    .energy
+                    .grad_free_flow(xc, nc, dc, dt, self.lo, self.hi, fc);
+                (p, bad)
+            }
+            None => {
+                self.energy.grad_free(xc, nc, dc, fc);
+                (0, T::zero())
+            }
+        };
         if let Some(nu) = self.nudge {
             nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
         }
         let mut rng = self.key.rng(step as u64, ci as u64);
-        let mut bad = T::zero();
         for ((xs, fs), a) in xc
             .chunks_exact_mut(d)
             .zip(fc.chunks_exact(nf))
             .zip(ac.chunks_exact_mut(nf))
         {
-            bad += self
-                .integ
-                .update(&mut xs[nc..], fs, a, &mut rng, self.lo, self.hi);
+            bad += self.integ.update(
+                &mut xs[nc + p..],
+                &fs[p..],
+                &mut a[p..],
+                &mut rng,
+                self.lo,
+                self.hi,
+            );
         }
         if bad.is_nan() {
             let first = xc

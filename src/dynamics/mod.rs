@@ -70,6 +70,13 @@ impl Integrator for Relaxation {
         }
     }
 
+    fn flow_dt(&self) -> Option<f64> {
+        match self {
+            Relaxation::Langevin(l) => l.flow_dt(),
+            Relaxation::Csb(c) => c.flow_dt(),
+        }
+    }
+
     #[inline]
     fn update<T: Real>(
         &self,

@@ -345,7 +345,7 @@ impl<T: Real> Energy<T> for Bilinear<T> {
                 self.theta.len()
             );
         }
-        if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = crate::real::first_non_finite(theta) {
             let b = self
                 .param_blocks()
                 .into_iter()

@@ -7,6 +7,10 @@ use crate::real::Real;
 /// `sample0` is the index of the first sample of the batch chunk passed in, so per-sample
 /// targets line up when the engine works on chunks.
 pub trait Cost<T: Real>: Send + Sync {
+    /// The coordinates `C` reads and whose gradient it writes (default: all `0..d`).
+    fn support(&self, d: usize) -> std::ops::Range<usize> {
+        0..d
+    }
     /// Per-sample values `C_b(x_b)` into `out`.
     fn value(&self, x: &[T], d: usize, sample0: usize, out: &mut [T]);
     /// `out_free += scale · ∂C/∂x_free` (`out_free`: `B × (d − nc)`).
@@ -49,6 +53,9 @@ impl<T: Real> WeightedSquaredError<T> {
 }
 
 impl<T: Real> Cost<T> for WeightedSquaredError<T> {
+    fn support(&self, _d: usize) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
     fn value(&self, x: &[T], d: usize, sample0: usize, out: &mut [T]) {
         for (b, o) in out.iter_mut().enumerate() {
             let xs = &x[b * d + self.start..b * d + self.start + self.len];

@@ -62,6 +62,33 @@ pub trait Energy<T: Real>: Send + Sync {
     /// `∂E/∂x_free` for the free coordinates `nc..D` (`out`: `B × (D − nc)`), given the
     /// cached `drive` from [`Energy::clamped_drive`].
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]);
+    /// How many leading free coordinates (`nc..nc + p`) [`Energy::grad_free_flow`] steps
+    /// itself; 0 (the default) when the substrate has no fused gradient-flow step.
+    fn flow_prefix(&self, nc: usize) -> usize {
+        let _ = nc;
+        0
+    }
+    /// [`Energy::grad_free`], except that the first [`Energy::flow_prefix`] free coordinates
+    /// are not given a force but are stepped in place by projected gradient flow,
+    /// `x ← clip(x − dt ∂E/∂x, lo, hi)`, in the same pass that computes their force (their
+    /// rows of `out` are left as they were). The forces of the other coordinates use the old
+    /// values. Returns the NaN detector `Σ v · 0` over the unprojected new values. Only valid
+    /// when nothing else adds to the stepped coordinates' force (no nudge on them, no noise).
+    #[allow(clippy::too_many_arguments)]
+    fn grad_free_flow(
+        &self,
+        x: &mut [T],
+        nc: usize,
+        drive: &[T],
+        dt: T,
+        lo: T,
+        hi: T,
+        out: &mut [T],
+    ) -> T {
+        let _ = (dt, lo, hi);
+        self.grad_free(x, nc, drive, out);
+        T::zero()
+    }
     /// Hessian–vector product `∇²_x E(x_b) v_b` over all coordinates (`B × D`).
     fn hvp(&self, x: &[T], v: &[T], out: &mut [T]);
     /// `out += Σ_b w_b ∂E/∂θ (x_b)` (length `n_params`).

@@ -378,7 +378,7 @@ impl<T: Real> Energy<T> for Oscillator<T> {
                 self.theta.len()
             );
         }
-        if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = crate::real::first_non_finite(theta) {
             let b = Param::ALL
                 .into_iter()
                 .find(|&p| self.range(p).contains(&i))

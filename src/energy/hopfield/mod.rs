@@ -33,6 +33,13 @@ pub struct Hopfield<T: Real> {
     packed: Vec<Vec<T>>,
 }
 
+/// The lowest free layer of one sample in a force pass: read, or stepped in place by the
+/// fused pair above it ([`Energy::grad_free_flow`]).
+enum Lowest<'a, T> {
+    Read(&'a [T]),
+    Flow(&'a mut [T], thin::Flow<T>),
+}
+
 impl<T: Real> Hopfield<T> {
     /// A network of layer sizes `sizes` (input first) with Glorot-uniform weights drawn from
     /// `seed` and zero biases.
@@ -181,6 +188,63 @@ impl<T: Real> Hopfield<T> {
         }
     }
 
+    /// One sample's share of [`Energy::grad_free`] before the faer products: every free
+    /// layer's `s + drive` and the fused thin pairs. `low` is the lowest free layer `first`,
+    /// `upper` the sample's coordinates from layer `first + 1` on, `o` and `dr` its free rows
+    /// (from `nc`). Returns the NaN detector of a [`Lowest::Flow`] step (else zero).
+    fn sample_pass(
+        &self,
+        nc: usize,
+        first: usize,
+        low: Lowest<'_, T>,
+        upper: &[T],
+        dr: &[T],
+        o: &mut [T],
+    ) -> T {
+        let nl = self.sizes.len();
+        let up = self.offs[first + 1];
+        let layer = |l: usize| &upper[self.offs[l] - up..self.offs[l + 1] - up];
+        let thin = |l: usize| self.thin_pair(l, first);
+        for l in (first..nl).filter(|&l| !thin(l)) {
+            let s = match (&low, l == first) {
+                (Lowest::Read(s), true) => *s,
+                (Lowest::Flow(..), true) => unreachable!("a stepped layer has a thin pair"),
+                (_, false) => layer(l),
+            };
+            let rf = self.offs[l] - nc..self.offs[l + 1] - nc;
+            for ((o, &s), &dv) in o[rf.clone()].iter_mut().zip(s).zip(&dr[rf]) {
+                *o = s + dv;
+            }
+        }
+        let mut low = Some(low);
+        let mut nan = T::zero();
+        // Descending, so a thin layer that is itself the wide half of the pair above it is
+        // written before the pair below accumulates into it.
+        for l in (first..nl).rev().filter(|&l| thin(l)) {
+            let (ra, rb) = (self.layer(l), self.layer(l + 1));
+            let (oa, ob) = o.split_at_mut(rb.start - nc);
+            let out = &mut oa[ra.start - nc..];
+            let wide = match (l == first, low.take()) {
+                (true, Some(Lowest::Read(a))) => thin::Wide::Force { a, out },
+                (true, Some(Lowest::Flow(a, flow))) => thin::Wide::Flow { a, flow },
+                (_, rest) => {
+                    low = rest;
+                    thin::Wide::Force { a: layer(l), out }
+                }
+            };
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            nan += thin::pair(
+                &self.theta[self.w_off[l]..self.w_off[l] + r * c],
+                &self.packed[l],
+                wide,
+                &dr[ra.start - nc..ra.end - nc],
+                layer(l + 1),
+                &mut ob[..rb.len()],
+            );
+        }
+        nan
+    }
+
     /// `out += Σ_b w_b u_b v_bᵀ` into a row-major `rows × cols` block (`u`: rows × B, `v`: cols × B).
     fn acc_outer(out: &mut [T], u: MatRef<'_, T>, v: MatRef<'_, T>, w: &[T], scale: T) {
         let (rows, cols, n) = (u.nrows(), v.nrows(), u.ncols());
@@ -214,7 +278,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                 self.theta.len()
             );
         }
-        if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = crate::real::first_non_finite(theta) {
             let name = self
                 .param_blocks()
                 .into_iter()
@@ -338,38 +402,61 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         let d = self.dim();
         let first = if nc == 0 { 0 } else { 1 };
         let nf = d - nc;
-        let nl = self.sizes.len();
-        let thin = |l: usize| self.thin_pair(l, first);
         for ((o, xs), dr) in out
             .chunks_exact_mut(nf)
             .zip(x.chunks_exact(d))
             .zip(drive.chunks_exact(nf))
         {
-            for l in (first..nl).filter(|&l| !thin(l)) {
-                let r = self.layer(l);
-                let rf = r.start - nc..r.end - nc;
-                for ((o, &s), &dv) in o[rf.clone()].iter_mut().zip(&xs[r]).zip(&dr[rf]) {
-                    *o = s + dv;
-                }
-            }
-            // Descending, so a thin layer that is itself the wide half of the pair above it
-            // is written before the pair below accumulates into it.
-            for l in (first..nl).rev().filter(|&l| thin(l)) {
-                let (ra, rb) = (self.layer(l), self.layer(l + 1));
-                let (oa, ob) = o.split_at_mut(rb.start - nc);
-                let (r, c) = (self.sizes[l + 1], self.sizes[l]);
-                thin::pair(
-                    &self.theta[self.w_off[l]..self.w_off[l] + r * c],
-                    &self.packed[l],
-                    &xs[ra.clone()],
-                    &dr[ra.start - nc..ra.end - nc],
-                    &mut oa[ra.start - nc..],
-                    &xs[rb.clone()],
-                    &mut ob[..rb.len()],
-                );
-            }
+            let (lower, upper) = xs.split_at(self.offs[first + 1]);
+            let low = Lowest::Read(&lower[self.offs[first]..]);
+            self.sample_pass(nc, first, low, upper, dr, o);
         }
-        self.couplings(x, first, out, true, thin);
+        self.couplings(x, first, out, true, |l| self.thin_pair(l, first));
+    }
+
+    /// The lowest free layer, when a thin layer sits right above it (e.g. the hidden layer of
+    /// a 784-500-10 net with its input clamped): its only free neighbour is that thin layer,
+    /// so the fused pair has its whole force and steps it in place.
+    fn flow_prefix(&self, nc: usize) -> usize {
+        let first = if nc == 0 { 0 } else { 1 };
+        if self.thin_pair(first, first) {
+            self.sizes[first]
+        } else {
+            0
+        }
+    }
+
+    fn grad_free_flow(
+        &self,
+        x: &mut [T],
+        nc: usize,
+        drive: &[T],
+        dt: T,
+        lo: T,
+        hi: T,
+        out: &mut [T],
+    ) -> T {
+        if self.flow_prefix(nc) == 0 {
+            self.grad_free(x, nc, drive, out);
+            return T::zero();
+        }
+        let d = self.dim();
+        let first = if nc == 0 { 0 } else { 1 };
+        let nf = d - nc;
+        let flow = thin::Flow { dt, lo, hi };
+        let mut nan = T::zero();
+        for ((o, xs), dr) in out
+            .chunks_exact_mut(nf)
+            .zip(x.chunks_exact_mut(d))
+            .zip(drive.chunks_exact(nf))
+        {
+            let (lower, upper) = xs.split_at_mut(self.offs[first + 1]);
+            let low = Lowest::Flow(&mut lower[self.offs[first]..], flow);
+            nan += self.sample_pass(nc, first, low, upper, dr, o);
+        }
+        // The stepped layer's only coupling is the fused pair, so no product below reads it.
+        self.couplings(x, first, out, true, |l| self.thin_pair(l, first));
+        nan
     }
 
     fn hvp(&self, _x: &[T], v: &[T], out: &mut [T]) {

@@ -38,27 +38,81 @@ pub fn pack<T: Real>(w: &[T], nb: usize, na: usize, p: &mut Vec<T>) {
     }
 }
 
+/// A projected gradient-flow step fused into the pair: the wide layer is overwritten by
+/// `clip(a − dt ∂E/∂a, lo, hi)` instead of having its force written out.
+#[derive(Clone, Copy, Debug)]
+pub struct Flow<T> {
+    /// Step size.
+    pub dt: T,
+    /// Lower wall of the box.
+    pub lo: T,
+    /// Upper wall of the box.
+    pub hi: T,
+}
+
+/// The wide layer of a pair: read (its force goes to `out`), or stepped in place.
+pub enum Wide<'a, T> {
+    /// `a` is read and `out_a = a + drive_a − Wᵀ b` is written.
+    Force { a: &'a [T], out: &'a mut [T] },
+    /// `a` is replaced by `clip(a − dt (a + drive_a − Wᵀ b), lo, hi)`.
+    Flow { a: &'a mut [T], flow: Flow<T> },
+}
+
+impl<T: Real> Wide<'_, T> {
+    fn len(&self) -> usize {
+        match self {
+            Wide::Force { a, .. } => a.len(),
+            Wide::Flow { a, .. } => a.len(),
+        }
+    }
+}
+
 /// One sample of the fused pair with a compile-time thin width `NB` and lane count `L`
-/// (`BLOCK` a multiple of `L`); see the module docs.
+/// (`BLOCK` a multiple of `L`); see the module docs. With `FLOW` the wide layer is stepped in
+/// place ([`Wide::Flow`]: each lane's old value is loaded before its new one is stored, and
+/// `W a` uses the old values) and the NaN detector `Σ v · 0` over the unprojected new values
+/// is returned; otherwise zero.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn pair_n<T: Real, const NB: usize, const L: usize>(
+fn pair_n<T: Real, const NB: usize, const L: usize, const FLOW: bool>(
     w: &[T],
     wp: &[T],
-    a: &[T],
+    wide: Wide<'_, T>,
     drive_a: &[T],
-    out_a: &mut [T],
     b: &[T],
     out_b: &mut [T],
-) {
-    let na = a.len();
+) -> T {
+    let (a_in, io, flow): (&[T], &mut [T], Flow<T>) = match wide {
+        Wide::Force { a, out } => (
+            a,
+            out,
+            Flow {
+                dt: T::zero(),
+                lo: T::zero(),
+                hi: T::zero(),
+            },
+        ),
+        Wide::Flow { a, flow } => (&[], a, flow),
+    };
+    let na = drive_a.len();
     let bk: [T; NB] = std::array::from_fn(|k| -b[k]);
     let mut dot = [[T::zero(); L]; NB];
+    let mut nan = [T::zero(); L];
+    // Same operations as the separate update pass (`x − dt f`, then the clip), so a fused
+    // step gives the same bits.
+    let step = |a: T, f: T, nan: &mut T| {
+        let v = a - flow.dt * f;
+        *nan += v * T::zero();
+        crate::real::clip(v, flow.lo, flow.hi)
+    };
     let nblk = na / BLOCK;
     for (blk, wb) in wp.chunks_exact(NB * BLOCK).enumerate().take(nblk) {
         for h in 0..BLOCK / L {
             let i0 = blk * BLOCK + h * L;
-            let av: &[T; L] = a[i0..i0 + L].try_into().unwrap();
+            let av: [T; L] = if FLOW {
+                io[i0..i0 + L].try_into().unwrap()
+            } else {
+                a_in[i0..i0 + L].try_into().unwrap()
+            };
             let dv: &[T; L] = drive_a[i0..i0 + L].try_into().unwrap();
             let mut acc = [T::zero(); L];
             for j in 0..L {
@@ -73,18 +127,29 @@ fn pair_n<T: Real, const NB: usize, const L: usize>(
                     dot[k][j] = wk[j].mul_add(av[j], dot[k][j]);
                 }
             }
-            out_a[i0..i0 + L].copy_from_slice(&acc);
+            if FLOW {
+                for j in 0..L {
+                    acc[j] = step(av[j], acc[j], &mut nan[j]);
+                }
+            }
+            io[i0..i0 + L].copy_from_slice(&acc);
         }
     }
     let mut tail = [T::zero(); NB];
+    let mut tail_nan = T::zero();
     for i in nblk * BLOCK..na {
-        let mut acc = a[i] + drive_a[i];
+        let ai = if FLOW { io[i] } else { a_in[i] };
+        let mut acc = ai + drive_a[i];
         for k in 0..NB {
             let wki = w[k * na + i];
             acc = wki.mul_add(bk[k], acc);
-            tail[k] = wki.mul_add(a[i], tail[k]);
+            tail[k] = wki.mul_add(ai, tail[k]);
         }
-        out_a[i] = acc;
+        io[i] = if FLOW {
+            step(ai, acc, &mut tail_nan)
+        } else {
+            acc
+        };
     }
     for k in 0..NB {
         // Lane tree sum in a fixed order.
@@ -98,44 +163,44 @@ fn pair_n<T: Real, const NB: usize, const L: usize>(
         }
         out_b[k] -= s[0] + tail[k];
     }
+    nan.iter().fold(tail_nan, |s, &v| s + v)
 }
 
 /// The fused pair at lane count `L` for any thin width in `1..=MAX_THIN`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn pair_l<T: Real, const L: usize>(
     w: &[T],
     wp: &[T],
-    a: &[T],
+    wide: Wide<'_, T>,
     drive_a: &[T],
-    out_a: &mut [T],
     b: &[T],
     out_b: &mut [T],
-) {
+) -> T {
     macro_rules! dispatch {
         ($($n:literal)*) => {
-            match b.len() {
-                $($n => pair_n::<T, $n, L>(w, wp, a, drive_a, out_a, b, out_b),)*
-                n => panic!("thin layer of {n} units: the fused kernel takes 1..={MAX_THIN}"),
+            match (b.len(), matches!(wide, Wide::Flow { .. })) {
+                $(
+                    ($n, false) => pair_n::<T, $n, L, false>(w, wp, wide, drive_a, b, out_b),
+                    ($n, true) => pair_n::<T, $n, L, true>(w, wp, wide, drive_a, b, out_b),
+                )*
+                (n, _) => panic!("thin layer of {n} units: the fused kernel takes 1..={MAX_THIN}"),
             }
         };
     }
-    dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
 fn pair_avx512<T: Real>(
     w: &[T],
     wp: &[T],
-    a: &[T],
+    wide: Wide<'_, T>,
     drive_a: &[T],
-    out_a: &mut [T],
     b: &[T],
     out_b: &mut [T],
-) {
-    pair_l::<T, 16>(w, wp, a, drive_a, out_a, b, out_b)
+) -> T {
+    pair_l::<T, 16>(w, wp, wide, drive_a, b, out_b)
 }
 
 /// Whether this machine runs the 16-lane kernel.
@@ -150,29 +215,32 @@ pub fn wide_lanes() -> bool {
     }
 }
 
-/// The fused pair for one sample: `out_a = a + drive_a − Wᵀ b`, `out_b −= W a`, with `W`
-/// the `b.len() × a.len()` row-major coupling and `wp` its [`pack`]ed copy; `b.len()` must be
-/// in `1..=MAX_THIN`.
-#[allow(clippy::too_many_arguments)]
+/// The fused pair for one sample, with `W` the `b.len() × a.len()` row-major coupling and
+/// `wp` its [`pack`]ed copy (`b.len()` in `1..=MAX_THIN`): `out_b −= W a` and, for the wide
+/// layer `a`, either its force `a + drive_a − Wᵀ b` ([`Wide::Force`]) or a projected
+/// gradient-flow step of it in place ([`Wide::Flow`]). Returns the NaN detector of a flow
+/// step (`Σ v · 0` over the unprojected new values: NaN exactly when one is not finite).
 pub fn pair<T: Real>(
     w: &[T],
     wp: &[T],
-    a: &[T],
+    wide: Wide<'_, T>,
     drive_a: &[T],
-    out_a: &mut [T],
     b: &[T],
     out_b: &mut [T],
-) {
-    let (na, nb) = (a.len(), b.len());
-    assert!(w.len() == nb * na && drive_a.len() == na && out_a.len() == na);
+) -> T {
+    let (na, nb) = (wide.len(), b.len());
+    if let Wide::Force { a, out } = &wide {
+        assert_eq!(a.len(), out.len());
+    }
+    assert!(w.len() == nb * na && drive_a.len() == na);
     assert_eq!(wp.len(), (na / BLOCK) * nb * BLOCK);
     assert_eq!(out_b.len(), nb);
     #[cfg(target_arch = "x86_64")]
     if wide_lanes() {
         // SAFETY: the CPU supports AVX-512F (checked above).
-        return unsafe { pair_avx512(w, wp, a, drive_a, out_a, b, out_b) };
+        return unsafe { pair_avx512(w, wp, wide, drive_a, b, out_b) };
     }
-    pair_l::<T, 8>(w, wp, a, drive_a, out_a, b, out_b)
+    pair_l::<T, 8>(w, wp, wide, drive_a, b, out_b)
 }
 
 #[cfg(test)]
@@ -201,22 +269,51 @@ mod tests {
                 for k in 0..nb {
                     want_b[k] -= (0..na).map(|i| w[k * na + i] * a[i]).sum::<f64>();
                 }
-                type Kernel = fn(&[f64], &[f64], &[f64], &[f64], &mut [f64], &[f64], &mut [f64]);
+                type Kernel = fn(&[f64], &[f64], Wide<'_, f64>, &[f64], &[f64], &mut [f64]) -> f64;
                 let kernels: [(&str, Kernel); 3] = [
                     ("8 lanes", pair_l::<f64, 8>),
                     ("16 lanes", pair_l::<f64, 16>),
                     ("dispatched", pair::<f64>),
                 ];
+                let flow = Flow {
+                    dt: 0.3,
+                    lo: -0.2,
+                    hi: 0.4,
+                };
+                // The flow step of the wide layer, from the same force.
+                let want_step: Vec<f64> = (0..na)
+                    .map(|i| (a[i] - flow.dt * want_a[i]).clamp(flow.lo, flow.hi))
+                    .collect();
                 for (name, kern) in kernels {
                     let mut oa = vec![f64::NAN; na];
                     let mut ob = ob0.clone();
-                    kern(&w, &wp, &a, &da, &mut oa, &b, &mut ob);
+                    let out = Wide::Force {
+                        a: &a,
+                        out: &mut oa,
+                    };
+                    assert_eq!(kern(&w, &wp, out, &da, &b, &mut ob), 0.0);
                     for (g, e) in oa.iter().zip(&want_a).chain(ob.iter().zip(&want_b)) {
                         assert!(
                             (g - e).abs() < 1e-12,
                             "{name}, nb {nb}, na {na}: {g} vs {e}"
                         );
                     }
+                    let mut sa = a.clone();
+                    let mut ob = ob0.clone();
+                    let step = Wide::Flow { a: &mut sa, flow };
+                    assert_eq!(kern(&w, &wp, step, &da, &b, &mut ob), 0.0);
+                    for (g, e) in sa.iter().zip(&want_step).chain(ob.iter().zip(&want_b)) {
+                        assert!(
+                            (g - e).abs() < 1e-12,
+                            "{name} flow, nb {nb}, na {na}: {g} vs {e}"
+                        );
+                    }
+                    // A non-finite drive shows in the detector.
+                    let mut bad = da.clone();
+                    bad[na - 1] = f64::INFINITY;
+                    let mut sa = a.clone();
+                    let step = Wide::Flow { a: &mut sa, flow };
+                    assert!(kern(&w, &wp, step, &bad, &b, &mut ob0.clone()).is_nan());
                 }
             }
         }
