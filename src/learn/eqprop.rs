@@ -19,7 +19,11 @@ use crate::dynamics::{
 use crate::energy::Energy;
 use crate::energy::cost::Cost;
 use crate::real::Real;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Elements per parallel piece of the readout's elementwise passes (zeroing, f64 conversion).
+const PAR_PIECE: usize = 1 << 16;
 
 /// Which EqProp estimator.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -282,11 +286,17 @@ impl EqProp {
         let n = xa.len() / energy.dim();
         let w = vec![T::of(1.0 / n as f64); n];
         let acc = &mut ws.readout;
-        acc.clear();
         acc.resize(energy.n_params(), T::zero());
+        acc.par_chunks_mut(PAR_PIECE)
+            .for_each(|p| p.fill(T::zero()));
         let c = T::of(1.0 / den);
         energy.grad_theta_pair(xa, xb, nc, &w, c, -c, acc);
-        acc.iter().map(|v| v.f64()).collect()
+        let mut grad = Vec::new();
+        acc.par_iter()
+            .with_min_len(PAR_PIECE)
+            .map(|v| v.f64())
+            .collect_into_vec(&mut grad);
+        grad
     }
 
     fn gradient_pinned<T: Real, E: Energy<T> + ?Sized>(
