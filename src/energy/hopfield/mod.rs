@@ -132,6 +132,11 @@ impl<T: Real> Hopfield<T> {
         self.couplings(x, first, out, true, |_| false);
     }
 
+    /// The lowest free layer: 1 when the input layer is clamped (`nc > 0`), else 0.
+    fn first_free(nc: usize) -> usize {
+        usize::from(nc > 0)
+    }
+
     /// Whether the coupling pair `(l, l + 1)` goes through the fused thin-layer kernel in
     /// [`Energy::grad_free`]: both layers free (`l ≥ first`) and the upper one thin.
     fn thin_pair(&self, l: usize, first: usize) -> bool {
@@ -224,13 +229,15 @@ impl<T: Real> Hopfield<T> {
             let (ra, rb) = (self.layer(l), self.layer(l + 1));
             let (oa, ob) = o.split_at_mut(rb.start - nc);
             let out = &mut oa[ra.start - nc..];
-            let wide = match (l == first, low.take()) {
-                (true, Some(Lowest::Read(a))) => thin::Wide::Force { a, out },
-                (true, Some(Lowest::Flow(a, flow))) => thin::Wide::Flow { a, flow },
-                (_, rest) => {
-                    low = rest;
-                    thin::Wide::Force { a: layer(l), out }
+            // Layer `first` is the last (lowest) pair of the descending loop, so `low` is
+            // still there when it comes.
+            let wide = if l == first {
+                match low.take().expect("one pair per wide layer") {
+                    Lowest::Read(a) => thin::Wide::Force { a, out },
+                    Lowest::Flow(a, flow) => thin::Wide::Flow { a, flow },
                 }
+            } else {
+                thin::Wide::Force { a: layer(l), out }
             };
             let (r, c) = (self.sizes[l + 1], self.sizes[l]);
             nan += thin::pair(
@@ -369,7 +376,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         );
         let d = self.dim();
         let nf = d - nc;
-        let first = if nc == 0 { 0 } else { 1 };
+        let first = Self::first_free(nc);
         for db in drive.chunks_exact_mut(nf) {
             for l in first.max(1)..self.sizes.len() {
                 let r = self.offs[l] - nc..self.offs[l + 1] - nc;
@@ -400,7 +407,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
     /// every other layer starts from `s + drive` and gets its faer products on top.
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
         let d = self.dim();
-        let first = if nc == 0 { 0 } else { 1 };
+        let first = Self::first_free(nc);
         let nf = d - nc;
         for ((o, xs), dr) in out
             .chunks_exact_mut(nf)
@@ -418,7 +425,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
     /// a 784-500-10 net with its input clamped): its only free neighbour is that thin layer,
     /// so the fused pair has its whole force and steps it in place.
     fn flow_prefix(&self, nc: usize) -> usize {
-        let first = if nc == 0 { 0 } else { 1 };
+        let first = Self::first_free(nc);
         if self.thin_pair(first, first) {
             self.sizes[first]
         } else {
@@ -441,7 +448,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
             return T::zero();
         }
         let d = self.dim();
-        let first = if nc == 0 { 0 } else { 1 };
+        let first = Self::first_free(nc);
         let nf = d - nc;
         let flow = thin::Flow { dt, lo, hi };
         let mut nan = T::zero();

@@ -284,6 +284,14 @@ mod tests {
                 let want_step: Vec<f64> = (0..na)
                     .map(|i| (a[i] - flow.dt * want_a[i]).clamp(flow.lo, flow.hi))
                     .collect();
+                let close = |got: &[f64], want: &[f64], ob: &[f64], what: &str| {
+                    for (g, e) in got.iter().zip(want).chain(ob.iter().zip(&want_b)) {
+                        assert!(
+                            (g - e).abs() < 1e-12,
+                            "{what}, nb {nb}, na {na}: {g} vs {e}"
+                        );
+                    }
+                };
                 for (name, kern) in kernels {
                     let mut oa = vec![f64::NAN; na];
                     let mut ob = ob0.clone();
@@ -292,22 +300,12 @@ mod tests {
                         out: &mut oa,
                     };
                     assert_eq!(kern(&w, &wp, out, &da, &b, &mut ob), 0.0);
-                    for (g, e) in oa.iter().zip(&want_a).chain(ob.iter().zip(&want_b)) {
-                        assert!(
-                            (g - e).abs() < 1e-12,
-                            "{name}, nb {nb}, na {na}: {g} vs {e}"
-                        );
-                    }
+                    close(&oa, &want_a, &ob, name);
                     let mut sa = a.clone();
                     let mut ob = ob0.clone();
                     let step = Wide::Flow { a: &mut sa, flow };
                     assert_eq!(kern(&w, &wp, step, &da, &b, &mut ob), 0.0);
-                    for (g, e) in sa.iter().zip(&want_step).chain(ob.iter().zip(&want_b)) {
-                        assert!(
-                            (g - e).abs() < 1e-12,
-                            "{name} flow, nb {nb}, na {na}: {g} vs {e}"
-                        );
-                    }
+                    close(&sa, &want_step, &ob, &format!("{name} flow"));
                     // A non-finite drive shows in the detector.
                     let mut bad = da.clone();
                     bad[na - 1] = f64::INFINITY;
