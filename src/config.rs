@@ -35,6 +35,28 @@ fn set_path(root: &mut Table, assignment: &str) -> anyhow::Result<()> {
         Err(_) => Value::String(raw.trim().to_string()),
     };
     let keys: Vec<&str> = path.trim().split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        bail!("--set {assignment:?}: {path:?} is not a key path (e.g. training.beta)");
+    }
+    if let [parents @ .., "kind"] = keys.as_slice()
+        && let Some(Value::Table(t)) = lookup(root, parents)
+        && let Some(old) = t.get("kind")
+        && *old != value
+    {
+        // A tagged table's kind selects its fields: merging one key cannot make a valid table.
+        let table = parents.join(".");
+        let fields: Vec<&str> = t
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "kind")
+            .collect();
+        bail!(
+            "--set {assignment}: changing the kind of {table} (now {old}) changes its fields \
+             ({} belong to {old}), so give the table whole, e.g. \
+             --set '{table}={{ kind = {value}, … }}' with every field of that kind",
+            fields.join(", ")
+        );
+    }
     let mut t = root;
     for k in &keys[..keys.len() - 1] {
         t = match t
@@ -47,6 +69,110 @@ fn set_path(root: &mut Table, assignment: &str) -> anyhow::Result<()> {
     }
     t.insert(keys[keys.len() - 1].to_string(), value);
     Ok(())
+}
+
+/// The value at the dotted path `keys` under `root`, if any.
+fn lookup<'a>(root: &'a Table, keys: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = keys.split_first()?;
+    let v = root.get(*first)?;
+    if rest.is_empty() {
+        return Some(v);
+    }
+    match v {
+        Value::Table(t) => lookup(t, rest),
+        _ => None,
+    }
+}
+
+/// One key whose value differs between two configurations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// Dotted key path (e.g. `training.epochs`).
+    pub key: String,
+    /// The old value as inline TOML (`None`: absent).
+    pub old: Option<String>,
+    /// The new value as inline TOML (`None`: absent).
+    pub new: Option<String>,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.key,
+            show(&self.old),
+            show(&self.new)
+        )
+    }
+}
+
+fn diff_tables(prefix: &str, old: &Table, new: &Table, out: &mut Vec<Change>) {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match (old.get(k), new.get(k)) {
+            (Some(Value::Table(a)), Some(Value::Table(b))) if a.get("kind") == b.get("kind") => {
+                diff_tables(&key, a, b, out)
+            }
+            (a, b) if a != b => out.push(Change {
+                key,
+                old: a.map(|v| v.to_string()),
+                new: b.map(|v| v.to_string()),
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// The keys whose values differ between `old` and `new`, in sorted order (a table whose
+/// `kind` differs is one change).
+pub fn diff<C: Serialize>(old: &C, new: &C) -> anyhow::Result<Vec<Change>> {
+    let a = Table::try_from(old).context("serialising a configuration")?;
+    let b = Table::try_from(new).context("serialising a configuration")?;
+    let mut out = vec![];
+    diff_tables("", &a, &b, &mut out);
+    Ok(out)
+}
+
+/// Checks of the values most configurations share, written once so every configuration
+/// applies the same rules; each error names the key and the value.
+pub mod check {
+    use anyhow::{Result, ensure};
+
+    /// A step size, rate or scale: finite and > 0.
+    pub fn positive(key: &str, v: f64) -> Result<()> {
+        ensure!(v.is_finite() && v > 0.0, "{key} must be > 0 (got {v})");
+        Ok(())
+    }
+
+    /// A damping, noise level, temperature or momentum: finite and ≥ 0.
+    pub fn non_negative(key: &str, v: f64) -> Result<()> {
+        ensure!(v.is_finite() && v >= 0.0, "{key} must be ≥ 0 (got {v})");
+        Ok(())
+    }
+
+    /// A decay or momentum factor in `[0, 1)`.
+    pub fn fraction(key: &str, v: f64) -> Result<()> {
+        ensure!(
+            (0.0..1.0).contains(&v),
+            "{key} must lie in [0, 1) (got {v})"
+        );
+        Ok(())
+    }
+
+    /// A count of steps, epochs or samples: ≥ 1.
+    pub fn at_least_one(key: &str, n: usize) -> Result<()> {
+        ensure!(n >= 1, "{key} must be ≥ 1 (got {n})");
+        Ok(())
+    }
 }
 
 /// Builds a config from `C::default()`, overridden by the TOML `text` (if any) and then by

@@ -37,6 +37,7 @@ pub mod energy;
 pub mod experiments;
 pub mod learn;
 pub mod linalg;
+pub mod mem;
 pub mod real;
 pub mod report;
 pub mod train;

@@ -36,15 +36,20 @@ enum Cmd {
         /// Override a configuration key, e.g. --set training.epochs=2 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Run directory (created; holds config, metrics.csv, checkpoint, summary).
+        /// Run directory (created; holds config, metrics.csv, checkpoint, summary). A
+        /// directory that already holds a run is refused (see --resume, --overwrite).
         #[arg(long, default_value = "runs/train")]
         out: PathBuf,
-        /// Continue the run in this directory from its last checkpoint.
+        /// Continue the run in this directory from its last checkpoint (with --seeds: the
+        /// seed set). --config and --set may only change training.epochs, to extend it.
         #[arg(long, value_name = "DIR", conflicts_with = "out")]
         resume: Option<PathBuf>,
+        /// Delete the run that --out holds, then start a new one there.
+        #[arg(long, conflicts_with = "resume")]
+        overwrite: bool,
         /// Train once per seed (e.g. --seeds 0,1,2,3), each in OUT/seed-<s>/, and report the
-        /// spread of the test error in OUT/seeds.json; re-running continues where it stopped.
-        #[arg(long, value_delimiter = ',', conflicts_with = "resume")]
+        /// spread of the test error in OUT/seeds.json; continue a set with --resume OUT.
+        #[arg(long, value_delimiter = ',')]
         seeds: Vec<u64>,
         /// Data directory (default: $PHYSLEARN_DATA).
         #[arg(long)]
@@ -90,6 +95,9 @@ struct ExpArgs {
     /// Print the resolved configuration and exit.
     #[arg(long)]
     print_config: bool,
+    /// Delete the run that the output directory holds, then start a new one there.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 impl ExpArgs {
@@ -103,6 +111,7 @@ impl ExpArgs {
             sets: self.sets,
             data_dir: self.data_dir,
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            overwrite: self.overwrite,
         })
     }
 }
@@ -132,9 +141,33 @@ enum Exp {
 
 fn main() {
     if let Err(e) = run() {
+        if let Some(i) = e.downcast_ref::<physlearn::train::Interrupted>() {
+            eprintln!("{i}");
+            std::process::exit(130);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// A flag set by the first Ctrl-C or SIGTERM, so training stops at the next batch boundary
+/// with its directory resumable; a second one exits at once.
+fn stop_on_signal() -> anyhow::Result<physlearn::train::StopFlag> {
+    use std::sync::atomic::Ordering;
+    let flag = physlearn::train::StopFlag::default();
+    let f = flag.clone();
+    ctrlc::set_handler(move || {
+        if f.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond signal: exiting now (the run resumes from its last checkpoint)");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping at the next batch boundary (the last completed epoch is kept; press \
+             Ctrl-C again to exit at once)"
+        );
+    })
+    .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C / SIGTERM handler: {e}"))?;
+    Ok(flag)
 }
 
 /// The text of an optional `--config` file.
@@ -212,35 +245,49 @@ fn run() -> anyhow::Result<()> {
             sets,
             out,
             resume,
+            overwrite,
             seeds,
             data_dir,
             print_config,
         } => {
+            use physlearn::report::rundir::Claim;
+            use physlearn::train::{TrainConfig, TrainOptions, resume_config, seeds};
             let command = std::env::args().collect::<Vec<_>>().join(" ");
-            // A resumed run takes its configuration from its own directory.
-            let config = match (&resume, config) {
-                (Some(dir), None) => Some(dir.join("config.toml")),
-                (_, c) => c,
+            let text = read_config(config.as_deref())?;
+            let (cfg, claim, out) = match resume {
+                Some(dir) => {
+                    let record = if seeds.is_empty() {
+                        dir.join("config.toml")
+                    } else {
+                        dir.join(seeds::SEED_SET_CONFIG)
+                    };
+                    let (cfg, changes) = resume_config(&record, text.as_deref(), &sets)?;
+                    for c in &changes {
+                        eprintln!("resuming with {c}");
+                    }
+                    (cfg, Claim::Resume, dir)
+                }
+                None => {
+                    let how = if overwrite {
+                        Claim::Overwrite
+                    } else {
+                        Claim::New
+                    };
+                    (TrainConfig::load(text.as_deref(), &sets)?, how, out)
+                }
             };
-            let text = match &config {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", p.display()))?,
-                ),
-                None => None,
-            };
-            let cfg = physlearn::train::TrainConfig::load(text.as_deref(), &sets)?;
             if print_config {
-                print!("{}", toml::to_string(&cfg)?);
+                print!("{}", cfg.to_toml());
                 return Ok(());
             }
             let data_dir = physlearn::data::registry::data_dir(data_dir.as_deref())?;
-            let opts = physlearn::train::TrainOptions {
+            let opts = TrainOptions {
                 cfg,
                 data_dir,
-                out: resume.clone().unwrap_or(out),
-                resume: resume.is_some(),
+                out,
+                claim,
                 command,
+                stop: Some(stop_on_signal()?),
             };
             if !seeds.is_empty() {
                 physlearn::train::train_seeds(&opts, &seeds)?;
@@ -249,10 +296,10 @@ fn run() -> anyhow::Result<()> {
             let s = physlearn::train::train(&opts)?;
             println!(
                 "test error {:.2}%  train error {:.2}%  ({:.1} s/epoch, {:.0} samples/s)",
-                100.0 * s["test_error"].as_f64().unwrap_or(f64::NAN),
-                100.0 * s["train_error"].as_f64().unwrap_or(f64::NAN),
-                s["seconds_per_epoch"].as_f64().unwrap_or(f64::NAN),
-                s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
+                100.0 * s.test_error,
+                100.0 * s.train_error,
+                s.seconds_per_epoch,
+                s.samples_per_second
             );
         }
     }

@@ -3,7 +3,7 @@
 use physlearn::checkpoint::{load, save};
 use physlearn::energy::Energy;
 use physlearn::energy::bilinear::{Bilinear, BilinearConfig};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 fn dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("physlearn-ckpt-{}-{name}", std::process::id()));
@@ -15,7 +15,7 @@ fn dir(name: &str) -> std::path::PathBuf {
 fn round_trip_is_bit_exact_in_f64_and_f32() {
     let d = dir("rt");
     let e = Bilinear::<f64>::new(&BilinearConfig::default(), 3).unwrap();
-    let meta: HashMap<String, String> = [("seed".to_string(), "3".to_string())].into();
+    let meta: BTreeMap<String, String> = [("seed".to_string(), "3".to_string())].into();
     save(
         &d.join("a.safetensors"),
         &e.param_blocks(),
@@ -31,7 +31,7 @@ fn round_trip_is_bit_exact_in_f64_and_f32() {
         &d.join("b.safetensors"),
         &e32.param_blocks(),
         e32.params(),
-        HashMap::new(),
+        BTreeMap::new(),
     )
     .unwrap();
     let (th32, _) = load::<f32>(&d.join("b.safetensors"), &e32.param_blocks()).unwrap();
@@ -47,7 +47,7 @@ fn mismatched_missing_and_corrupt_files_are_errors() {
         &d.join("a.safetensors"),
         &e.param_blocks(),
         e.params(),
-        HashMap::new(),
+        BTreeMap::new(),
     )
     .unwrap();
     let small = Bilinear::<f64>::new(

@@ -2,49 +2,13 @@
 //! record, and a run resumed from its checkpoint ends bit-identical to an uninterrupted one.
 
 use physlearn::config::Layered;
-use physlearn::data::idx::IdxArray;
+use physlearn::report::rundir::Claim;
 use physlearn::train::{TrainConfig, TrainOptions, train};
 use std::path::{Path, PathBuf};
 
-/// MNIST-shaped files (28×28, 10 classes) holding two easy classes: class 0 bright on the
-/// left half, class 1 on the right.
-fn write_dataset(dir: &Path) {
-    let m = dir.join("mnist");
-    std::fs::create_dir_all(&m).unwrap();
-    for (split, n) in [("train", 200usize), ("t10k", 100)] {
-        let mut rng = physlearn::dynamics::NoiseKey::new(n as u64, 1).rng(0, 0);
-        let mut img = vec![0u8; n * 784];
-        let mut lab = vec![0u8; n];
-        for i in 0..n {
-            let c = (i % 2) as u8;
-            lab[i] = c;
-            for p in 0..784 {
-                let left = p % 28 < 14;
-                let on = (left && c == 0) || (!left && c == 1);
-                let noise: u8 = rand::Rng::random_range(&mut rng, 0..60);
-                img[i * 784 + p] = if on { 195 + noise } else { noise };
-            }
-        }
-        let images = IdxArray {
-            dims: vec![n, 28, 28],
-            data: img,
-        };
-        let labels = IdxArray {
-            dims: vec![n],
-            data: lab,
-        };
-        std::fs::write(
-            m.join(format!("{split}-images-idx3-ubyte")),
-            images.to_bytes(),
-        )
-        .unwrap();
-        std::fs::write(
-            m.join(format!("{split}-labels-idx1-ubyte")),
-            labels.to_bytes(),
-        )
-        .unwrap();
-    }
-}
+#[path = "common/images.rs"]
+mod images;
+use images::write_dataset;
 
 fn cfg(epochs: usize) -> TrainConfig {
     TrainConfig::load(
@@ -71,63 +35,51 @@ fn tmp(name: &str) -> PathBuf {
 fn trains_and_resumes_exactly() {
     let data = tmp("data");
     write_dataset(&data);
-    let run = |out: &Path, epochs: usize, resume: bool| {
+    let run = |out: &Path, epochs: usize, claim: Claim| {
         train(&TrainOptions {
             cfg: cfg(epochs),
             data_dir: data.clone(),
             out: out.to_path_buf(),
-            resume,
+            claim,
             command: "test".into(),
+            stop: None,
         })
         .unwrap()
     };
     let full = tmp("full");
-    let s = run(&full, 3, false);
-    assert!(
-        s["test_error"].as_f64().unwrap() < 0.05,
-        "the toy task should be learnt: {s}"
-    );
-    for key in [
-        "test_error",
-        "train_error",
-        "epochs",
-        "seconds_per_epoch",
-        "samples_per_second",
-    ] {
-        assert!(s[key].as_f64().is_some(), "summary lacks {key}");
-    }
+    let s = run(&full, 3, Claim::New);
+    assert!(s.test_error < 0.05, "the toy task should be learnt: {s:?}");
+    assert_eq!(s.epochs, 3);
+    assert!(s.seconds_per_epoch > 0.0 && s.samples_per_second > 0.0);
     let csv = std::fs::read_to_string(full.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "header + one row per epoch:\n{csv}");
-    // Kill after epoch 1 (a 1-epoch run), then resume to 3 epochs.
+    // Kill after epoch 1 (a 1-epoch run), then resume to 3 epochs: the one change a resumed
+    // run accepts, recorded in config.toml and meta.json.
     let part = tmp("part");
-    run(&part, 1, false);
+    run(&part, 1, Claim::New);
+    let r = run(&part, 3, Claim::Resume);
+    assert_eq!(r.epochs, 3);
     let config = std::fs::read_to_string(part.join("config.toml")).unwrap();
-    std::fs::write(
-        part.join("config.toml"),
-        config.replace("epochs = 1", "epochs = 3"),
-    )
-    .unwrap();
-    let r = run(&part, 3, true);
-    assert_eq!(r["epochs"], 3);
-    // Parameters and optimizer state (every tensor; the metadata holds wall-clock timings).
-    let tensors = |dir: &Path| {
-        let bytes = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
-        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|n| (n.clone(), st.tensor(&n).unwrap().data().to_vec()))
-            .collect::<Vec<_>>()
-    };
-    let (a, b) = (tensors(&full), tensors(&part));
-    assert_eq!(a.len(), b.len());
-    for ((na, da), (nb, db)) in a.iter().zip(&b) {
-        assert_eq!(na, nb);
-        assert!(
-            da == db,
-            "tensor {na}: a resumed run must end bit-identical to an uninterrupted one"
-        );
+    assert!(config.contains("epochs = 3"), "{config}");
+    let meta: physlearn::report::rundir::Meta =
+        serde_json::from_str(&std::fs::read_to_string(part.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta.invocations.len(), 2);
+    assert_eq!(
+        meta.invocations[1].config_changes,
+        ["training.epochs: 1 -> 3"]
+    );
+    let total: f64 = meta.invocations.iter().map(|i| i.running_s).sum();
+    assert!((meta.duration_s - total).abs() < 1e-9 && total > 0.0);
+    // The checkpoint holds no timing: the resumed run's file is byte-identical to the
+    // uninterrupted run's, tensors, optimizer state and metadata alike.
+    let bytes = |dir: &Path| std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    assert!(
+        bytes(&full) == bytes(&part),
+        "a resumed run must end bit-identical to an uninterrupted one"
+    );
+    assert_eq!(r.history.len(), 3);
+    for (a, b) in s.history.iter().zip(&r.history) {
+        assert_eq!(a.result(), b.result());
     }
     for d in [data, full, part] {
         std::fs::remove_dir_all(d).ok();
@@ -144,8 +96,9 @@ fn wrong_layer_sizes_are_named() {
         cfg: c,
         data_dir: data.clone(),
         out: tmp("o2"),
-        resume: false,
+        claim: Claim::New,
         command: "t".into(),
+        stop: None,
     })
     .unwrap_err();
     let msg = format!("{e:#}");
@@ -256,57 +209,88 @@ fn per_parameter_rates_scale_the_step_under_sgd_and_adam() {
     }
 }
 
-/// `--seeds`: one run directory per seed, the spread written to `seeds.json`; a second call
-/// reads the finished runs back instead of retraining, and an `--out` holding runs of another
-/// configuration is refused.
+/// `--seeds`: one run directory per seed, the spread written to `seeds.json`; the set is
+/// refused as a new run's directory, continued with `Claim::Resume` (finished runs read back,
+/// not retrained), and a resumed set refuses another configuration, naming the key.
 #[test]
 fn seeds_runner_trains_each_seed_reports_the_spread_and_continues() {
     let data = tmp("seeds-data");
     write_dataset(&data);
     let out = tmp("seeds");
-    let opts = |cfg: TrainConfig| TrainOptions {
+    let opts = |cfg: TrainConfig, claim: Claim| TrainOptions {
         cfg,
         data_dir: data.clone(),
         out: out.clone(),
-        resume: false,
+        claim,
         command: "test".into(),
+        stop: None,
     };
-    let agg = physlearn::train::train_seeds(&opts(cfg(1)), &[3, 4]).unwrap();
+    let agg = physlearn::train::train_seeds(&opts(cfg(1), Claim::New), &[3, 4]).unwrap();
     let errs: Vec<f64> = [3, 4]
         .iter()
         .map(|s| {
             let p = out.join(format!("seed-{s}/summary.json"));
-            let v: serde_json::Value =
+            let v: physlearn::train::TrainSummary =
                 serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-            v["test_error"].as_f64().unwrap()
+            v.test_error
         })
         .collect();
     let mean = (errs[0] + errs[1]) / 2.0;
-    assert!((agg["test_error"]["mean"].as_f64().unwrap() - mean).abs() < 1e-15);
+    assert!((agg.test_error.mean - mean).abs() < 1e-15);
     let std = ((errs[0] - mean).powi(2) + (errs[1] - mean).powi(2)).sqrt();
-    assert!((agg["test_error"]["std"].as_f64().unwrap() - std).abs() < 1e-15);
-    let on_disk: serde_json::Value =
+    assert!((agg.test_error.std - std).abs() < 1e-15);
+    let on_disk: physlearn::train::SeedsSummary =
         serde_json::from_str(&std::fs::read_to_string(out.join("seeds.json")).unwrap()).unwrap();
     assert_eq!(on_disk, agg);
     assert!(out.join("seeds.csv").exists());
     // The seeds differ in their runs (weights, order), so their configs record the seed.
     let c3 = std::fs::read_to_string(out.join("seed-3/config.toml")).unwrap();
     assert!(c3.contains("seed = 3"), "{c3}");
-    // Second call: nothing retrained (the metrics files keep their modification times).
+    // A new set into the same directory: refused, saying how to continue or replace it.
+    let e = physlearn::train::train_seeds(&opts(cfg(1), Claim::New), &[3, 4]).unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("already holds a seed set")
+            && msg.contains("--resume")
+            && msg.contains("--overwrite"),
+        "{msg}"
+    );
+    // Resumed: nothing retrained (the metrics files keep their modification times).
     let t = std::fs::metadata(out.join("seed-4/metrics.csv"))
         .unwrap()
         .modified()
         .unwrap();
-    let again = physlearn::train::train_seeds(&opts(cfg(1)), &[3, 4]).unwrap();
+    let again = physlearn::train::train_seeds(&opts(cfg(1), Claim::Resume), &[3, 4]).unwrap();
     assert_eq!(again, agg);
     let t2 = std::fs::metadata(out.join("seed-4/metrics.csv"))
         .unwrap()
         .modified()
         .unwrap();
     assert_eq!(t, t2);
-    // Another configuration into the same directory: refused, naming the directory.
-    let e = physlearn::train::train_seeds(&opts(cfg(2)), &[3]).unwrap_err();
-    assert!(format!("{e:#}").contains("seed-3"), "{e:#}");
+    // Another configuration for the resumed set: refused, naming the key.
+    let mut other = cfg(1);
+    other.training.beta = 0.25;
+    let e = physlearn::train::train_seeds(&opts(other, Claim::Resume), &[3]).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("training.beta: 0.5 -> 0.25"),
+        "{e:#}"
+    );
+    // A repeated seed is refused.
+    let e = physlearn::train::train_seeds(&opts(cfg(1), Claim::Resume), &[3, 3]).unwrap_err();
+    assert!(format!("{e:#}").contains("seed 3 twice"), "{e:#}");
+    // --overwrite deletes the set whole.
+    physlearn::train::train_seeds(&opts(cfg(1), Claim::Overwrite), &[5]).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["seed-5", "seed-set.toml", "seeds.csv", "seeds.json"]
+    );
+    std::fs::remove_dir_all(&out).ok();
+    std::fs::remove_dir_all(&data).ok();
 }
 
 /// `data.shift` translates training images by whole pixels, keyed by the image index: the

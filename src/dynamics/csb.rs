@@ -31,6 +31,18 @@ pub struct Csb {
     pub noise: f64,
 }
 
+impl Csb {
+    /// Checks the values: `dt` finite and > 0, `steps` ≥ 1, `damping` and `noise` finite and
+    /// ≥ 0; `key` names the table in messages (e.g. `training.free`).
+    pub fn check(&self, key: &str) -> anyhow::Result<()> {
+        use crate::config::check;
+        check::positive(&format!("{key}.dt"), self.dt)?;
+        check::at_least_one(&format!("{key}.steps"), self.steps)?;
+        check::non_negative(&format!("{key}.damping"), self.damping)?;
+        check::non_negative(&format!("{key}.noise"), self.noise)
+    }
+}
+
 impl Integrator for Csb {
     fn steps(&self) -> usize {
         self.steps

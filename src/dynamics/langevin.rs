@@ -34,6 +34,17 @@ pub struct Langevin {
     pub temperature: f64,
 }
 
+impl Langevin {
+    /// Checks the values: `dt` finite and > 0, `steps` ≥ 1, `temperature` finite and ≥ 0;
+    /// `key` names the table in messages (e.g. `training.free`).
+    pub fn check(&self, key: &str) -> anyhow::Result<()> {
+        use crate::config::check;
+        check::positive(&format!("{key}.dt"), self.dt)?;
+        check::at_least_one(&format!("{key}.steps"), self.steps)?;
+        check::non_negative(&format!("{key}.temperature"), self.temperature)
+    }
+}
+
 /// Scratch buffers reused across steps and phases (no allocation per step).
 #[derive(Default)]
 pub struct Workspace<T> {

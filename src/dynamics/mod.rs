@@ -50,6 +50,16 @@ pub enum Relaxation {
     Csb(Csb),
 }
 
+impl Relaxation {
+    /// Checks the values (see [`Langevin::check`], [`Csb::check`]); `key` names the table.
+    pub fn check(&self, key: &str) -> anyhow::Result<()> {
+        match self {
+            Relaxation::Langevin(l) => l.check(key),
+            Relaxation::Csb(c) => c.check(key),
+        }
+    }
+}
+
 impl From<Langevin> for Relaxation {
     fn from(l: Langevin) -> Self {
         Relaxation::Langevin(l)

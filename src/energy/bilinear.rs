@@ -94,6 +94,19 @@ impl BilinearConfig {
             self.quartic
         );
         ensure!(self.rank > 0, "substrate.rank must be > 0");
+        // Every module pair holds two d_m × k factors: at most 2·L·d·k parameters.
+        let d = self
+            .modules
+            .iter()
+            .try_fold(0usize, |a, &m| a.checked_add(m));
+        let params = d.and_then(|d| crate::mem::product(&[2, self.modules.len(), d, self.rank]));
+        crate::mem::check(
+            &format!(
+                "substrate.modules = {:?} with rank {}",
+                self.modules, self.rank
+            ),
+            params.map(|p| p as u128 * 4 * 8),
+        )?;
         ensure!(
             self.init_coupling.is_finite() && self.init_coupling >= 0.0,
             "substrate.init_coupling must be ≥ 0 (got {})",

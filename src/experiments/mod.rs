@@ -4,6 +4,7 @@ pub mod csb_eqprop;
 pub mod oscillator_diffusion;
 pub mod thermo_eqprop;
 
+use crate::report::rundir::{Claim, NewRun, RunDir};
 use std::path::PathBuf;
 
 /// Command-line options of a reproduction (`physlearn exp NAME ...`).
@@ -24,6 +25,35 @@ pub struct ExpOptions {
     pub data_dir: Option<PathBuf>,
     /// The command line, recorded in the run directory.
     pub command: String,
+    /// Delete the run `out` holds before starting (`--overwrite`); without it a directory
+    /// that holds a run is refused.
+    pub overwrite: bool,
+}
+
+impl ExpOptions {
+    /// Claims `out` for this reproduction's run (refused if it holds a run, unless
+    /// `overwrite`) and records `config_toml` and `seed`; claim warnings go to stderr.
+    pub fn run_dir(&self, config_toml: &str, seed: u64) -> anyhow::Result<RunDir> {
+        let how = if self.overwrite {
+            Claim::Overwrite
+        } else {
+            Claim::New
+        };
+        let dir = RunDir::create(
+            &self.out,
+            how,
+            &NewRun {
+                config_toml,
+                seed,
+                command: &self.command,
+                resume_hint: None,
+            },
+        )?;
+        for w in dir.warnings() {
+            eprintln!("warning: {w}");
+        }
+        Ok(dir)
+    }
 }
 
 /// A reproduction's configuration: layered like every config, with cheaper `--quick`

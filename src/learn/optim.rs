@@ -40,6 +40,32 @@ fn default_eps() -> f64 {
     1e-8
 }
 
+impl OptimizerConfig {
+    /// Checks the values: `lr` finite and > 0, SGD `momentum` and Adam `beta1`, `beta2` in
+    /// `[0, 1)`, Adam `eps` > 0; `key` names the table in messages (e.g.
+    /// `training.optimizer`).
+    pub fn check(&self, key: &str) -> anyhow::Result<()> {
+        use crate::config::check;
+        match *self {
+            OptimizerConfig::Sgd { lr, momentum } => {
+                check::positive(&format!("{key}.lr"), lr)?;
+                check::fraction(&format!("{key}.momentum"), momentum)
+            }
+            OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
+                check::positive(&format!("{key}.lr"), lr)?;
+                check::fraction(&format!("{key}.beta1"), beta1)?;
+                check::fraction(&format!("{key}.beta2"), beta2)?;
+                check::positive(&format!("{key}.eps"), eps)
+            }
+        }
+    }
+}
+
 /// Optimizer state.
 #[derive(Clone, Debug)]
 pub struct Optimizer {

@@ -496,6 +496,7 @@ impl ProtocolTrainConfig {
             "train.steps must be > 0"
         );
         ensure!(self.batch > 0, "train.batch must be > 0");
+        self.optimizer.check("train.optimizer")?;
         ensure!(
             self.lr_final_frac > 0.0 && self.lr_final_frac <= 1.0,
             "train.lr_final_frac must be in (0, 1]"

@@ -156,7 +156,23 @@ impl TrainConfig {
             self.training.batch_size > 0,
             "training.batch_size must be > 0"
         );
-        ensure!(self.training.beta > 0.0, "training.beta must be > 0");
+        crate::config::check::positive("training.beta", self.training.beta)?;
+        self.training.free.check("training.free")?;
+        self.training.nudged.check("training.nudged")?;
+        self.training.optimizer.check("training.optimizer")?;
+        ensure!(
+            self.training
+                .layer_lr
+                .iter()
+                .all(|r| r.is_finite() && *r > 0.0),
+            "training.layer_lr must hold rates > 0 (got {:?})",
+            self.training.layer_lr
+        );
+        ensure!(
+            self.model.layers.iter().all(|&n| n > 0),
+            "model.layers = {:?}: every layer needs at least one unit",
+            self.model.layers
+        );
         ensure!(
             self.training.layer_lr.is_empty()
                 || self.training.layer_lr.len() == self.model.layers.len() - 1,
@@ -164,6 +180,7 @@ impl TrainConfig {
             self.training.layer_lr.len(),
             self.model.layers.len() - 1
         );
+        self.check_memory()?;
         let ds = self
             .data
             .dataset
@@ -175,6 +192,38 @@ impl TrainConfig {
             self.data.shift
         );
         Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// Checks, before anything is allocated, that the network and its training state fit in
+    /// memory: the parameters in the run's precision plus the f64 master copy, gradient,
+    /// optimizer moments and rate scales, and the states of the batch's phases.
+    fn check_memory(&self) -> anyhow::Result<()> {
+        let l = &self.model.layers;
+        let prec: u128 = if self.precision == "f64" { 8 } else { 4 };
+        let mut params: Option<u128> = Some(0);
+        for w in l.windows(2) {
+            params = params.and_then(|p| {
+                (w[0] as u128)
+                    .checked_mul(w[1] as u128)
+                    .and_then(|m| p.checked_add(m + w[1] as u128))
+            });
+        }
+        let dim: u128 = l.iter().map(|&n| n as u128).sum();
+        let batch = (self.training.batch_size as u128).max(1000);
+        let bytes = params.and_then(|p| {
+            p.checked_mul(prec + 6 * 8)?
+                .checked_add(batch.checked_mul(dim)?.checked_mul(prec * 8)?)
+        });
+        crate::mem::check(
+            &format!(
+                "model.layers = {l:?} ({} parameters) with batches of {}",
+                params.map_or("too many".to_string(), |p| p.to_string()),
+                self.training.batch_size
+            ),
+            bytes,
+        )
     }
 }
 

@@ -3,50 +3,67 @@
 //!
 //! Each step relaxes a batch with the input clamped (free phase), then nudges the output
 //! towards the one-hot label with `β C`, `C = ½‖s_out − y‖²` (one or two nudged phases), and
-//! applies the EqProp estimate with SGD/Adam and per-layer learning-rate multipliers. Every
-//! epoch writes a row of `metrics.csv`, a safetensors checkpoint (`checkpoint.safetensors`:
-//! the parameters, plus `optimizer_m` / `optimizer_v` state and the epoch in the metadata) and
-//! `summary.json`; `--resume DIR` continues from the last checkpoint exactly.
+//! applies the EqProp estimate with SGD/Adam and per-layer learning-rate multipliers. The run
+//! and its directory (checkpoints, metrics, resumption, stopping) are in [`run`]; several
+//! seeds of one configuration in [`seeds`].
 
 pub mod config;
+pub mod run;
 pub mod seeds;
 
 pub use config::TrainConfig;
-pub use seeds::train_seeds;
+pub use run::{
+    Interrupted, StopFlag, TrainOptions, TrainState, TrainSummary, load_sets, resume_config, train,
+};
+pub use seeds::{SeedsSummary, train_seeds};
 
-use crate::checkpoint;
-use crate::data::registry::{Check, Dataset, ImageSet, Split, load};
+use crate::data::registry::ImageSet;
 use crate::dynamics::{NoiseKey, Workspace, relax_with};
 use crate::energy::Energy;
 use crate::energy::cost::WeightedSquaredError;
 use crate::energy::hopfield::Hopfield;
 use crate::learn::{EqProp, Optimizer, PhaseSpec};
 use crate::real::Real;
-use crate::report::json::{write_csv_atomic, write_json_atomic};
-use crate::report::rundir::RunDir;
-use anyhow::{Context, ensure};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Where and how to train.
-pub struct TrainOptions {
-    /// Resolved configuration.
-    pub cfg: TrainConfig,
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// Run directory.
-    pub out: PathBuf,
-    /// Continue the run in `out` from its last checkpoint.
-    pub resume: bool,
-    /// Command line, for the run record.
-    pub command: String,
+/// What one epoch measured, without its timing (what a checkpoint keeps).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EpochResult {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Error rate on the training batches (free-phase predictions during training).
+    pub train_error: f64,
+    /// Error rate on the test split.
+    pub test_error: f64,
+    /// Mean free-phase energy over the training batches (without the clamped input's own
+    /// `½‖x_in‖²`, a per-image constant).
+    pub train_energy: f64,
 }
 
-/// One epoch's metrics.
-#[derive(Clone, Debug, serde::Serialize)]
+impl EpochResult {
+    /// These metrics with the epoch's wall-clock `seconds`.
+    pub fn with_seconds(self, seconds: f64) -> EpochMetrics {
+        EpochMetrics {
+            epoch: self.epoch,
+            train_error: self.train_error,
+            test_error: self.test_error,
+            train_energy: self.train_energy,
+            seconds,
+        }
+    }
+}
+
+/// A training epoch was abandoned at a batch boundary because a stop was requested.
+#[derive(Debug, thiserror::Error)]
+#[error("stop requested")]
+pub struct StopRequested;
+
+/// One epoch's metrics (a row of `metrics.csv`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EpochMetrics {
     /// Epoch (1-based).
     pub epoch: usize,
@@ -57,8 +74,20 @@ pub struct EpochMetrics {
     /// Mean free-phase energy over the training batches (without the clamped input's own
     /// `½‖x_in‖²`, a per-image constant).
     pub train_energy: f64,
-    /// Wall-clock seconds of the epoch's training part.
+    /// Wall-clock seconds of the epoch's training part (NaN where a resumed run lost it).
     pub seconds: f64,
+}
+
+impl EpochMetrics {
+    /// The metrics without the timing.
+    pub fn result(&self) -> EpochResult {
+        EpochResult {
+            epoch: self.epoch,
+            train_error: self.train_error,
+            test_error: self.test_error,
+            train_energy: self.train_energy,
+        }
+    }
 }
 
 fn argmax<T: Real>(v: &[T]) -> usize {
@@ -222,6 +251,9 @@ pub struct Trainer<T: Real> {
     lr_scale: Vec<f64>,
     key: NoiseKey,
     ws: Workspace<T>,
+    /// When set, [`Trainer::train_epoch`] stops at the next batch boundary with
+    /// [`StopRequested`].
+    pub stop: Option<run::StopFlag>,
 }
 
 impl<T: Real> Trainer<T> {
@@ -254,6 +286,7 @@ impl<T: Real> Trainer<T> {
             lr_scale,
             key: NoiseKey::new(cfg.seed, 0x7EA1),
             ws: Workspace::new(),
+            stop: None,
         })
     }
 
@@ -265,7 +298,9 @@ impl<T: Real> Trainer<T> {
     }
 
     /// One epoch over `set` (0-based `epoch` keys the shuffle and the noise), with the
-    /// configured learning-rate schedule; `pb` ticks once per batch.
+    /// configured learning-rate schedule; `pb` ticks once per batch. Fails with
+    /// [`StopRequested`] at a batch boundary once [`Trainer::stop`] is set (the parameters
+    /// then hold a partial epoch: restore them from the last checkpoint).
     pub fn train_epoch(
         &mut self,
         set: &ImageSet,
@@ -287,6 +322,13 @@ impl<T: Real> Trainer<T> {
         let mut e = vec![T::zero(); bs];
         let mut th_t = vec![T::zero(); self.theta.len()];
         for bi in 0..nb {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(StopRequested.into());
+            }
             let idx = &order[bi * bs..(bi + 1) * bs];
             let (x0, y) = batch_state_shifted::<T>(
                 set,
@@ -353,203 +395,4 @@ fn shuffled(n: usize, key: NoiseKey) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut key.rng(0, 0));
     idx
-}
-
-/// Trains, writing the run directory; returns the final summary.
-pub fn train(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
-    match opts.cfg.precision.as_str() {
-        "f64" => train_typed::<f64>(opts),
-        _ => train_typed::<f32>(opts),
-    }
-}
-
-/// The configured dataset's train and test splits (checked, limited, shape-validated).
-pub fn load_sets(cfg: &TrainConfig, data_dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
-    let ds: Dataset = cfg.data.dataset.parse()?;
-    let check = if cfg.data.verify {
-        Check::Sha256
-    } else {
-        Check::Skip
-    };
-    let mut train_set = load(data_dir, ds, Split::Train, check)?;
-    let test_set = load(data_dir, ds, Split::Test, check)?;
-    if cfg.data.train_limit > 0 && cfg.data.train_limit < train_set.n {
-        train_set = train_set.subset(&(0..cfg.data.train_limit).collect::<Vec<_>>());
-    }
-    let test_set = if cfg.data.test_limit > 0 && cfg.data.test_limit < test_set.n {
-        test_set.subset(&(0..cfg.data.test_limit).collect::<Vec<_>>())
-    } else {
-        test_set
-    };
-    ensure!(
-        cfg.model.layers[0] == train_set.dim()
-            && *cfg.model.layers.last().unwrap() == train_set.classes,
-        "model.layers = {:?} does not fit {}: the input layer must have {} units and the output layer {}",
-        cfg.model.layers,
-        ds.name(),
-        train_set.dim(),
-        train_set.classes
-    );
-    Ok((train_set, test_set))
-}
-
-fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
-    let cfg = &opts.cfg;
-    let (train_set, test_set) = load_sets(cfg, &opts.data_dir)?;
-    let mut tr = Trainer::<T>::new(cfg)?;
-    let blocks = tr.net.param_blocks();
-    let np = tr.net.n_params();
-    let dir = if opts.resume {
-        RunDir {
-            path: opts.out.clone(),
-        }
-    } else {
-        RunDir::create(&opts.out, &toml::to_string(cfg)?, cfg.seed, &opts.command)?
-    };
-    let ckpt = dir.file("checkpoint.safetensors");
-    let mut history: Vec<EpochMetrics> = vec![];
-    let mut start_epoch = 0;
-    if opts.resume {
-        let (th, meta) = checkpoint::load::<f64>(&ckpt, &resume_blocks(&blocks, np))
-            .with_context(|| format!("cannot resume from {}", dir.path.display()))?;
-        tr.opt.set_state(
-            &th[np..2 * np],
-            &th[2 * np..3 * np],
-            meta.get("optimizer_t")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        );
-        start_epoch = meta
-            .get("epoch")
-            .and_then(|v| v.parse().ok())
-            .context("checkpoint has no epoch")?;
-        if let Some(h) = meta.get("history") {
-            history = serde_json::from_str::<Vec<serde_json::Value>>(h)?
-                .into_iter()
-                .map(|v| EpochMetrics {
-                    epoch: v["epoch"].as_u64().unwrap_or(0) as usize,
-                    train_error: v["train_error"].as_f64().unwrap_or(f64::NAN),
-                    test_error: v["test_error"].as_f64().unwrap_or(f64::NAN),
-                    train_energy: v["train_energy"].as_f64().unwrap_or(f64::NAN),
-                    seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
-                })
-                .collect();
-        }
-        tr.set_theta(&th[..np])?;
-    }
-    let bs = cfg.training.batch_size;
-    for epoch in start_epoch..cfg.training.epochs {
-        let nb = train_set.n / bs;
-        let pb = ProgressBar::new(nb as u64);
-        pb.set_style(ProgressStyle::with_template(
-            "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
-        )?);
-        pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
-        let st = tr.train_epoch(&train_set, epoch, Some(&pb))?;
-        pb.finish_and_clear();
-        let (test_error, _) = tr.evaluate(&test_set, epoch)?;
-        let m = EpochMetrics {
-            epoch: epoch + 1,
-            train_error: st.train_error,
-            test_error,
-            train_energy: st.energies.iter().sum::<f64>() / st.samples.max(1) as f64,
-            seconds: st.seconds,
-        };
-        eprintln!(
-            "epoch {:>3}: train error {:.2}%  test error {:.2}%  ({:.1} s, {:.0} samples/s)",
-            m.epoch,
-            100.0 * m.train_error,
-            100.0 * m.test_error,
-            st.seconds,
-            st.samples as f64 / st.seconds
-        );
-        history.push(m);
-        write_checkpoint(&ckpt, &blocks, &tr.theta, &tr.opt, epoch + 1, &history)?;
-        write_metrics(&dir, &history)?;
-    }
-    let last = history
-        .last()
-        .context("no epoch was trained (epochs = 0?)")?;
-    let secs: f64 = history.iter().map(|m| m.seconds).sum::<f64>() / history.len() as f64;
-    let summary = json!({
-        "dataset": cfg.data.dataset,
-        "layers": cfg.model.layers,
-        "estimator": cfg.training.estimator.name(),
-        "epochs": last.epoch,
-        "test_error": last.test_error,
-        "train_error": last.train_error,
-        "best_test_error": history.iter().map(|m| m.test_error).fold(f64::INFINITY, f64::min),
-        "seconds_per_epoch": secs,
-        "samples_per_second": (train_set.n / bs * bs) as f64 / secs,
-        "history": history,
-    });
-    write_json_atomic(&dir.file("summary.json"), &summary)?;
-    dir.finish(&summary)?;
-    Ok(summary)
-}
-
-fn resume_blocks(
-    blocks: &[crate::energy::ParamBlock],
-    np: usize,
-) -> Vec<crate::energy::ParamBlock> {
-    let mut all = blocks.to_vec();
-    all.push(crate::energy::ParamBlock {
-        name: "optimizer_m".into(),
-        shape: vec![np],
-        offset: np,
-    });
-    all.push(crate::energy::ParamBlock {
-        name: "optimizer_v".into(),
-        shape: vec![np],
-        offset: 2 * np,
-    });
-    all
-}
-
-fn write_checkpoint(
-    path: &Path,
-    blocks: &[crate::energy::ParamBlock],
-    theta: &[f64],
-    opt: &Optimizer,
-    epoch: usize,
-    history: &[EpochMetrics],
-) -> anyhow::Result<()> {
-    let np = theta.len();
-    let (m, v, t) = opt.state();
-    let mut flat = theta.to_vec();
-    flat.extend_from_slice(m);
-    flat.extend_from_slice(v);
-    let meta: HashMap<String, String> = [
-        ("epoch".to_string(), epoch.to_string()),
-        ("optimizer_t".to_string(), t.to_string()),
-        ("history".to_string(), serde_json::to_string(history)?),
-    ]
-    .into();
-    checkpoint::save::<f64>(path, &resume_blocks(blocks, np), &flat, meta)
-}
-
-fn write_metrics(dir: &RunDir, history: &[EpochMetrics]) -> anyhow::Result<()> {
-    let rows: Vec<Vec<f64>> = history
-        .iter()
-        .map(|m| {
-            vec![
-                m.epoch as f64,
-                m.train_error,
-                m.test_error,
-                m.train_energy,
-                m.seconds,
-            ]
-        })
-        .collect();
-    write_csv_atomic(
-        &dir.file("metrics.csv"),
-        &[
-            "epoch",
-            "train_error",
-            "test_error",
-            "train_energy",
-            "seconds",
-        ],
-        &rows,
-    )
 }

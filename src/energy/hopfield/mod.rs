@@ -52,6 +52,13 @@ impl<T: Real> Hopfield<T> {
             sizes.iter().all(|&n| n > 0),
             "every layer size must be > 0 (got {sizes:?})"
         );
+        let weights: Option<usize> = sizes.windows(2).try_fold(0usize, |a, w| {
+            a.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+        });
+        crate::mem::check(
+            &format!("a Hopfield network of layer sizes {sizes:?}"),
+            weights.map(|p| p as u128 * 2 * std::mem::size_of::<T>() as u128),
+        )?;
         let mut offs = vec![0];
         for &n in sizes {
             offs.push(offs.last().unwrap() + n);

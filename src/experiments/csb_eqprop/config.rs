@@ -10,7 +10,7 @@
 
 use crate::dynamics::{Csb, Integrator, Langevin, Relaxation};
 use crate::train::TrainConfig;
-use anyhow::ensure;
+use anyhow::{Context, ensure};
 use serde::{Deserialize, Serialize};
 
 /// Whole experiment configuration.
@@ -131,7 +131,9 @@ impl Method {
 impl CsbExpConfig {
     /// Checks the values.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.train.validate()?;
+        self.train
+            .validate()
+            .context("in the [train] table (keys below are relative to it)")?;
         ensure!(
             matches!(self.train.training.free, Relaxation::Csb(_))
                 && matches!(self.train.training.nudged, Relaxation::Csb(_)),

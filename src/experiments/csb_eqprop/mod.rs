@@ -55,7 +55,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
     let dir_data = data_dir(opts.data_dir.as_deref())?;
     let (train_set, test_set) = load_sets(&cfg.train, &dir_data)?;
-    let dir = RunDir::create(&opts.out, &cfg.to_toml(), cfg.train.seed, &opts.command)?;
+    let dir = opts.run_dir(&cfg.to_toml(), cfg.train.seed)?;
     let summary = match cfg.train.precision.as_str() {
         "f64" => run_typed::<f64>(&cfg, &train_set, &test_set, &dir)?,
         _ => run_typed::<f32>(&cfg, &train_set, &test_set, &dir)?,

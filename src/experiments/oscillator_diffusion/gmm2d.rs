@@ -30,7 +30,6 @@ use crate::linalg::{dist, norm};
 use crate::report::json::write_json_atomic;
 use crate::report::npy::write_npy;
 use crate::report::plot::{LinePlot, Series};
-use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num};
 use anyhow::Context;
 use plotters::prelude::RGBColor;
@@ -58,7 +57,7 @@ fn fmt_w(w: [f64; 2]) -> String {
 /// Runs the experiment; returns the summary written to `summary.json`.
 pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
-    let dir = RunDir::create(&opts.out, &cfg.to_toml(), cfg.seed, &opts.command)?;
+    let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let t_start = Instant::now();
     let root = NoiseKey::new(cfg.seed, 0x6d6d_3264);
     let mix = Mixture {

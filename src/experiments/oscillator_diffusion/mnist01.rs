@@ -29,7 +29,6 @@ use crate::learn::score::ScoreRule;
 use crate::real::Real;
 use crate::report::json::write_json_atomic;
 use crate::report::npy::write_npy;
-use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num};
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -145,7 +144,7 @@ fn run_typed<T: Real>(
         .context("loading MNIST (train)")?;
     let test = registry::load(data_dir, Dataset::Mnist, Split::Test, Check::Sha256)
         .context("loading MNIST (test)")?;
-    let dir = RunDir::create(&opts.out, &cfg.to_toml(), cfg.seed, &opts.command)?;
+    let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let side = cfg.data.side;
     let d = side * side;
     let (mut xtr, mut ytr) = preprocess(&train, cfg.data.crop, side, cfg.data.threshold);

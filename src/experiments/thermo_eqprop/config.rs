@@ -242,18 +242,7 @@ impl ThermoConfig {
             i == o,
             "substrate: the input block has {i} coordinates but the output block has {o}; the score readout must have the data's dimension"
         );
-        let d = &self.dynamics;
-        ensure!(
-            d.dt.is_finite() && d.dt > 0.0,
-            "dynamics.dt must be > 0 (got {})",
-            d.dt
-        );
-        ensure!(d.steps > 0, "dynamics.steps must be > 0");
-        ensure!(
-            d.temperature.is_finite() && d.temperature >= 0.0,
-            "dynamics.temperature must be ≥ 0 (got {})",
-            d.temperature
-        );
+        self.dynamics.check("dynamics")?;
         let pos = |v: &[f64], k: &str| -> anyhow::Result<()> {
             ensure!(
                 !v.is_empty() && v.iter().all(|b| b.is_finite() && *b > 0.0),
@@ -270,6 +259,7 @@ impl ThermoConfig {
         ensure!(self.e3.reps > 1, "e3.reps must be ≥ 2");
         ensure!(self.e3.readout_steps > 0, "e3.readout_steps must be > 0");
         ensure!(self.e3.train.beta > 0.0, "e3.train.beta must be > 0");
+        self.e3.train.optimizer.check("e3.train.optimizer")?;
         ensure!(
             self.e3.train.eval_every > 0,
             "e3.train.eval_every must be > 0"

@@ -48,7 +48,7 @@ impl crate::experiments::ExpConfig for ThermoConfig {
 /// Runs the whole reproduction; returns the summary that was written to `summary.json`.
 pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
-    let dir = RunDir::create(&opts.out, &cfg.to_toml(), cfg.seed, &opts.command)?;
+    let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let summary = match cfg.precision.as_str() {
         "f32" => run_typed::<f32>(&cfg, &dir)?,
         _ => run_typed::<f64>(&cfg, &dir)?,
