@@ -1,4 +1,4 @@
-//! Throughput of one EqProp training step of the MNIST MLP (issue 3's speed target):
+//! Throughput of one EqProp training step of the MNIST MLP:
 //! a 784-500-10 hard-sigmoid Hopfield net, batch 128, f32, free phase of 20 projected
 //! gradient steps plus two nudged phases of 15 (symmetric EqProp), on random inputs.
 //!
@@ -22,7 +22,10 @@
 //!
 //! Run: `cargo bench --bench hopfield` (`RAYON_NUM_THREADS=1` for one core).
 
+#[path = "common/peak.rs"]
+mod peak;
 use criterion::{Criterion, Throughput};
+use peak::{gemm_peak, median};
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
 use physlearn::energy::Energy;
 use physlearn::energy::cost::WeightedSquaredError;
@@ -40,36 +43,6 @@ fn flops_per_sample() -> f64 {
     let (a, b, c) = (LAYERS[0] as f64, LAYERS[1] as f64, LAYERS[2] as f64);
     let steps = (FREE + 2 * NUDGED) as f64;
     2.0 * a * b + steps * 4.0 * b * c + 2.0 * a * b + 2.0 * 2.0 * b * c
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// This machine's f32 GEMM rate on all threads (FLOP/s): the median of 9 products of 2048³
-/// (the median, like the step time below, so that both sides see the same machine noise).
-fn gemm_peak_f32() -> f64 {
-    let n = 2048;
-    let a = faer::Mat::<f32>::from_fn(n, n, |i, j| ((i * 7 + j * 3) % 11) as f32 * 0.1);
-    let b = a.clone();
-    let mut c = faer::Mat::<f32>::zeros(n, n);
-    let par = faer::Par::rayon(rayon::current_num_threads());
-    let mut times = vec![];
-    for _ in 0..9 {
-        let t = Instant::now();
-        faer::linalg::matmul::matmul(
-            c.as_mut(),
-            faer::Accum::Replace,
-            a.as_ref(),
-            b.as_ref(),
-            1.0,
-            par,
-        );
-        times.push(t.elapsed().as_secs_f64());
-    }
-    black_box(c[(0, 0)]);
-    2.0 * (n as f64).powi(3) / median(times)
 }
 
 fn setup() -> (Hopfield<f32>, Vec<f32>, WeightedSquaredError<f32>, EqProp) {
@@ -134,7 +107,7 @@ fn main() {
     if std::env::args().any(|a| a == "--test") {
         return;
     }
-    let peak = gemm_peak_f32();
+    let peak = gemm_peak::<f32>();
     // Per-step times over 5 s; the median is robust to the bursts of interference this
     // shared machine shows (the mean is printed too).
     let t0 = Instant::now();

@@ -1,4 +1,4 @@
-//! End-to-end: a tiny thermo-eqprop run writes every summary key the issue names, the
+//! End-to-end: a tiny thermo-eqprop run writes every summary key the reproduction reports, the
 //! figures and the run record.
 
 use physlearn::experiments::thermo_eqprop::{Options, run};

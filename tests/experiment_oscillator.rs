@@ -1,4 +1,4 @@
-//! End-to-end checks of `physlearn exp oscillator-diffusion` (issue 4): a tiny `gmm2d` run
+//! End-to-end checks of `physlearn exp oscillator-diffusion`: a tiny `gmm2d` run
 //! writes every summary key, figure and sample file; the shipped config equals the defaults;
 //! `mnist01` fails clearly without data; MNIST preprocessing on a synthetic image.
 

@@ -37,7 +37,10 @@ fn valid_checkpoint() -> Vec<u8> {
     ]
     .into();
     to_bytes(
-        &[Tensor::new("W_0", &[3, 4], &w), Tensor::f64("b_1", &[3], &b)],
+        &[
+            Tensor::new("W_0", &[3, 4], &w),
+            Tensor::f64("b_1", &[3], &b),
+        ],
         &meta,
     )
     .unwrap()

@@ -410,7 +410,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
 
     /// `∂E/∂s` of the free layers: each layer's `s + drive`, minus its couplings. A thin
     /// upper layer (`≤ 16` units, like a classifier's output) and the layer below it go through
-    /// one fused pass per sample ([`thin::pair`], which also writes the wide layer's own term);
+    /// one fused pass per sample (`thin::pair`, which also writes the wide layer's own term);
     /// every other layer starts from `s + drive` and gets its faer products on top.
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
         let d = self.dim();
