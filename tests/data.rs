@@ -1,11 +1,11 @@
-//! Tests of the real-image dataset layer (IDX and CIFAR-10 readers, registry, verification)
+//! Tests of the real-image dataset layer (IDX and CIFAR-10 readers, loading, verification)
 //! on small synthetic files written to a private temporary directory. One test also loads
 //! the real MNIST test split when `PHYSLEARN_DATA` points at a directory holding it.
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use physlearn::data::idx;
-use physlearn::data::registry::{self, data_dir, data_dir_from};
+use physlearn::data::{self, data_dir, data_dir_from};
 use physlearn::data::{Check, Dataset, FileStatus, ImageSet, Split, cifar, dataset_present};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
@@ -182,7 +182,7 @@ fn idx_round_trip_raw_and_gzip() {
 }
 
 #[test]
-fn registry_loads_synthetic_mnist_and_fashion_layouts_without_checksums() {
+fn load_reads_synthetic_mnist_and_fashion_layouts_without_checksums() {
     let tmp = TempDir::new("layout");
     let (images, labels) = mnist_like(9, 2);
     write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
@@ -196,12 +196,12 @@ fn registry_loads_synthetic_mnist_and_fashion_layouts_without_checksums() {
         false,
     );
 
-    let set = registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
     assert_eq!((set.n, set.rows, set.cols), (9, 28, 28));
     assert_eq!(set.images, images);
     assert_eq!(set.labels, labels);
 
-    let set = registry::load(tmp.path(), Dataset::FashionMnist, Split::Train, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::FashionMnist, Split::Train, Check::Skip).unwrap();
     assert_eq!(set.n, 5);
     assert_eq!(set.images, fimages);
     assert_eq!(set.labels, flabels);
@@ -262,16 +262,16 @@ fn truncated_or_corrupt_gzip_names_file() {
     let msg = err_text(idx::read_idx(&p));
     assert_mentions(&msg, &[&p.display().to_string(), "corrupt"]);
 
-    // Through the registry with checksums on: the truncation is named, and the mismatch.
+    // Through load with checksums on: the truncation is named, and the mismatch.
     let (limages, llabels) = mnist_like(2, 5);
     let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &limages, &llabels, true);
     let full = std::fs::read(&ip).unwrap();
     write(&ip, &full[..full.len() - 20]);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
@@ -357,12 +357,7 @@ fn image_label_count_mismatch_names_both_files() {
     let lp = dir.join("mnist/t10k-labels-idx1-ubyte");
     write(&ip, &idx_bytes(0x803, &[5, 28, 28], &images));
     write(&lp, &idx_bytes(0x801, &[4], &labels[..4]));
-    let msg = err_text(registry::load(
-        dir,
-        Dataset::Mnist,
-        Split::Test,
-        Check::Skip,
-    ));
+    let msg = err_text(data::load(dir, Dataset::Mnist, Split::Test, Check::Skip));
     assert_mentions(
         &msg,
         &[
@@ -397,7 +392,7 @@ fn label_out_of_range_names_file() {
             "out of range",
         ],
     );
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Train,
@@ -417,7 +412,7 @@ fn cifar_round_trip_test_and_train_splits() {
     let test_labels = [3u8, 9, 0];
     let (file, pixels) = cifar_records(&test_labels, 8);
     write(&dir.join("test_batch.bin"), &file);
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
     assert_eq!(
         (set.n, set.channels, set.rows, set.cols, set.classes),
         (3, 3, 32, 32, 10)
@@ -437,7 +432,7 @@ fn cifar_round_trip_test_and_train_splits() {
         all_labels.extend_from_slice(&labels);
         all_pixels.extend_from_slice(&pixels);
     }
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Train, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Train, Check::Skip).unwrap();
     assert_eq!(set.n, 10);
     assert_eq!(set.labels, all_labels);
     assert_eq!(set.images, all_pixels);
@@ -450,7 +445,7 @@ fn cifar_malformed_batches_name_file() {
     let (file, _) = cifar_records(&[1, 2, 3], 9);
 
     write(&p, &file[..file.len() - 10]);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
@@ -475,11 +470,11 @@ fn cifar_malformed_batches_name_file() {
 
     // With checksums on, a batch that is not 10000 records is refused before parsing.
     write(&p, &file);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(&msg, &[&p.display().to_string(), "9219 bytes", "30730000"]);
 }
@@ -495,11 +490,11 @@ fn sha256_check_reports_expected_and_actual_hash() {
     let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
     let actual = sha256(&std::fs::read(&ip).unwrap());
     let expected = "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6";
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
@@ -512,15 +507,12 @@ fn sha256_check_reports_expected_and_actual_hash() {
         ],
     );
     // The same files load when checksums are skipped.
-    registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    data::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
     assert_eq!(
-        registry::sha256_hex(b"abc"),
+        data::sha256_hex(b"abc"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    assert_eq!(
-        registry::md5_hex(b"abc"),
-        "900150983cd24fb0d6963f7d28e17f72"
-    );
+    assert_eq!(data::md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
 }
 
 #[test]
@@ -537,7 +529,7 @@ fn verify_reports_missing_mismatch_and_truncated_files() {
     let gz = gzip(&idx_bytes(0x803, &[3, 28, 28], &images));
     write(&fi, &gz[..gz.len() / 2]);
 
-    let reports = registry::verify(dir);
+    let reports = data::verify(dir);
     assert_eq!(reports.len(), 4 + 4 + 6);
     let find = |p: &Path| reports.iter().find(|r| r.path == p).unwrap();
 
@@ -599,7 +591,7 @@ fn missing_file_error_gives_full_path_and_how_to_set_data_dir() {
         ),
         (Dataset::Cifar10, "cifar-10-batches-bin/data_batch_1.bin"),
     ] {
-        let msg = err_text(registry::load(tmp.path(), ds, Split::Train, Check::Sha256));
+        let msg = err_text(data::load(tmp.path(), ds, Split::Train, Check::Published));
         let full = tmp.path().join(file);
         assert_mentions(
             &msg,
@@ -715,7 +707,7 @@ fn real_mnist_test_split_if_available() {
         println!("skipped: {} has no mnist/ directory", dir.display());
         return;
     }
-    let set = registry::load(&dir, Dataset::Mnist, Split::Test, Check::Sha256).unwrap();
+    let set = data::load(&dir, Dataset::Mnist, Split::Test, Check::Published).unwrap();
     assert_eq!(
         (set.n, set.channels, set.rows, set.cols),
         (10_000, 1, 28, 28)
@@ -728,7 +720,7 @@ fn real_mnist_test_split_if_available() {
     let pixel_sum: u64 = set.images.iter().map(|&p| p as u64).sum();
     assert_eq!(pixel_sum, 264_923_200);
 
-    let reports = registry::verify(&dir);
+    let reports = data::verify(&dir);
     for r in reports.iter().filter(|r| r.dataset == Dataset::Mnist) {
         assert_eq!(r.status, FileStatus::Ok, "{r}");
     }
@@ -752,11 +744,11 @@ fn cifar_checksum_mismatch_reports_md5() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let expected = "803d5f7f4d78ea53de84dbe85f74fb6d";
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
@@ -769,12 +761,12 @@ fn cifar_checksum_mismatch_reports_md5() {
         ],
     );
 
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
     assert_eq!(set.n, 10_000);
     assert_eq!(set.class_counts(), vec![1000; 10]);
     assert_eq!(set.image(3)[900], 255);
 
-    let reports = registry::verify(tmp.path());
+    let reports = data::verify(tmp.path());
     let r = reports.iter().find(|r| r.path == p).unwrap();
     assert_eq!(
         r.status,

@@ -7,12 +7,20 @@
 //! values of a 32×32 image, each channel in row-major order. That is exactly the CHW layout
 //! of [`ImageSet`], so records are copied without reordering.
 //!
-//! This module checks structure only (whole records, labels `< 10`); exact sizes and
-//! checksums of the official files are checked by
-//! [`registry::load`](crate::data::registry::load) with
-//! [`Check::Sha256`](crate::data::registry::Check::Sha256).
+//! The parser checks structure only (whole records, labels `< 10`); exact sizes and
+//! checksums of the official files ([`TRAIN`], [`TEST`]) are checked by
+//! [`load`](crate::data::load) with [`Check::Published`](crate::data::Check::Published).
+//!
+//! Checksums: no SHA-256 of the individual batch files is published; their MD5s are, with
+//! the same six values in independent public projects (`prabhuomkar/pytorch-cpp`
+//! `cmake/fetch_cifar10.cmake`, reused by `adap/flower`
+//! `examples/libtorch_client/cmake/fetch_cifar10.cmake`, and `rai-project/dldataset`
+//! `vision/cifar10.go`), so batches are checked by exact size and MD5. The archive they
+//! come from, `cifar-10-binary.tar.gz`, has the author-published MD5
+//! `c32a1d4ab5d03f1284b67883e8d87530` and the widely pinned SHA-256 [`ARCHIVE_SHA256`].
 
-use crate::data::registry::ImageSet;
+use crate::data::checksum::{Checksum, ExpectedFile, FileForm};
+use crate::data::image_set::ImageSet;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -32,6 +40,73 @@ pub const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
 pub const BATCH_RECORDS: usize = 10_000;
 /// Exact size of each official batch file (`10000 × 3073` bytes).
 pub const BATCH_BYTES: usize = BATCH_RECORDS * RECORD_BYTES;
+
+/// SHA-256 of the official `cifar-10-binary.tar.gz` archive (170,052,171 bytes), whose
+/// extraction yields the `cifar-10-batches-bin/` directory; shown in error messages.
+pub const ARCHIVE_SHA256: &str = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd";
+
+/// An official batch file: its exact size and published MD5.
+const fn batch(name: &'static str, md5: &'static str) -> FileForm {
+    FileForm {
+        name,
+        size: BATCH_BYTES as u64,
+        gzip: false,
+        checksum: Checksum::Md5(md5),
+    }
+}
+
+/// The training split: `data_batch_1..5`, in order (MD5 of the archive's members).
+pub(crate) const TRAIN: [ExpectedFile; 5] = [
+    ExpectedFile {
+        forms: &[batch(
+            "data_batch_1.bin",
+            "5dd7e06a14cb22eb9f671a540d1b7c25",
+        )],
+    },
+    ExpectedFile {
+        forms: &[batch(
+            "data_batch_2.bin",
+            "5ea93a67294ea407fff1d09f752e9692",
+        )],
+    },
+    ExpectedFile {
+        forms: &[batch(
+            "data_batch_3.bin",
+            "942cd6a4bcdd0dd3c604fbe906cb4421",
+        )],
+    },
+    ExpectedFile {
+        forms: &[batch(
+            "data_batch_4.bin",
+            "ae636b3ba5c66a11e91e8cb52e771fcb",
+        )],
+    },
+    ExpectedFile {
+        forms: &[batch(
+            "data_batch_5.bin",
+            "53f37980c15c3d472c316c40844f3f0d",
+        )],
+    },
+];
+
+/// The test split: `test_batch`.
+pub(crate) const TEST: [ExpectedFile; 1] = [ExpectedFile {
+    forms: &[batch("test_batch.bin", "803d5f7f4d78ea53de84dbe85f74fb6d")],
+}];
+
+/// Class names, indexed by label.
+pub(crate) const CLASS_NAMES: [&str; CLASSES] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
 
 /// Parses the contents of one CIFAR-10 binary batch, appending its pixels (CHW per
 /// sample) to `images` and its labels to `labels`; returns the number of records.

@@ -19,7 +19,7 @@
 //! the data can actually hold (the file length for raw files, the deflate worst-case
 //! expansion of the compressed length for gzip files).
 
-use crate::data::registry::ImageSet;
+use crate::data::image_set::ImageSet;
 use anyhow::{Context, Result, bail};
 use flate2::read::MultiGzDecoder;
 use std::io::{ErrorKind, Read};
@@ -276,7 +276,7 @@ pub fn image_set_from_idx(
 /// Reads an IDX image file and its IDX label file (each raw or gzipped) into an
 /// [`ImageSet`] with `classes` classes, with all checks of [`read_idx`] and
 /// [`image_set_from_idx`]. No checksum is verified here; see
-/// [`registry::load`](crate::data::registry::load) for that.
+/// [`load`](crate::data::load) for that.
 pub fn load_idx_pair(images_path: &Path, labels_path: &Path, classes: usize) -> Result<ImageSet> {
     let (images, labels) = rayon::join(|| read_idx(images_path), || read_idx(labels_path));
     image_set_from_idx(images_path, images?, labels_path, labels?, classes)

@@ -367,7 +367,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<serde_json::Value> {
 pub fn load_sets(cfg: &TrainConfig, data_dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
     let ds: Dataset = cfg.data.dataset.parse()?;
     let check = if cfg.data.verify {
-        Check::Sha256
+        Check::Published
     } else {
         Check::Skip
     };
