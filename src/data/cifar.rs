@@ -20,8 +20,9 @@
 //! `c32a1d4ab5d03f1284b67883e8d87530` and the widely pinned SHA-256 [`ARCHIVE_SHA256`].
 
 use crate::data::checksum::{Checksum, ExpectedFile, FileForm};
+use crate::data::error::DecodeError;
 use crate::data::image_set::ImageSet;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::Path;
 
 /// Channels of a CIFAR-10 image (red, green, blue).
@@ -108,44 +109,58 @@ pub(crate) const CLASS_NAMES: [&str; CLASSES] = [
     "truck",
 ];
 
-/// Parses the contents of one CIFAR-10 binary batch, appending its pixels (CHW per
-/// sample) to `images` and its labels to `labels`; returns the number of records.
-///
-/// `path` is used only in error messages. Any positive whole number of records is
-/// accepted (the official files hold 10000); an empty input, a partial record or a label
-/// `>= 10` is an error. Nothing is appended on error.
-pub fn parse_batch(
-    path: &Path,
-    bytes: &[u8],
-    images: &mut Vec<u8>,
-    labels: &mut Vec<u8>,
-) -> Result<usize> {
-    let p = path.display();
+/// Checks the structure of one CIFAR-10 binary batch without copying it and returns its
+/// number of records: a positive whole number of records (the official files hold 10000),
+/// each label `< 10`. `path` is used only in error messages.
+pub fn check_batch(path: &Path, bytes: &[u8]) -> Result<usize, DecodeError> {
     if bytes.is_empty() {
-        bail!("{p}: empty file: not a CIFAR-10 binary batch");
+        return Err(DecodeError::truncated(
+            path,
+            "empty file: not a CIFAR-10 binary batch".into(),
+        ));
     }
     if !bytes.len().is_multiple_of(RECORD_BYTES) {
-        bail!(
-            "{p}: truncated or not a CIFAR-10 binary batch: {} bytes is {} whole \
-             {RECORD_BYTES}-byte records plus {} stray bytes (an official batch is exactly \
-             {BATCH_BYTES} bytes)",
-            bytes.len(),
-            bytes.len() / RECORD_BYTES,
-            bytes.len() % RECORD_BYTES
-        );
+        return Err(DecodeError::truncated(
+            path,
+            format!(
+                "truncated or not a CIFAR-10 binary batch: {} bytes is {} whole \
+                 {RECORD_BYTES}-byte records plus {} stray bytes (an official batch is exactly \
+                 {BATCH_BYTES} bytes)",
+                bytes.len(),
+                bytes.len() / RECORD_BYTES,
+                bytes.len() % RECORD_BYTES
+            ),
+        ));
     }
-    let n = bytes.len() / RECORD_BYTES;
     if let Some((i, rec)) = bytes
         .chunks_exact(RECORD_BYTES)
         .enumerate()
         .find(|(_, rec)| rec[0] as usize >= CLASSES)
     {
-        bail!(
-            "{p}: record {i} has label {}, but CIFAR-10 labels are < {CLASSES}: corrupt, or not \
-             a CIFAR-10 binary batch (CIFAR-100 records carry two label bytes)",
-            rec[0]
-        );
+        return Err(DecodeError::malformed(
+            path,
+            format!(
+                "record {i} has label {}, but CIFAR-10 labels are < {CLASSES}: corrupt, or not \
+                 a CIFAR-10 binary batch (CIFAR-100 records carry two label bytes)",
+                rec[0]
+            ),
+        ));
     }
+    Ok(bytes.len() / RECORD_BYTES)
+}
+
+/// Parses the contents of one CIFAR-10 binary batch, appending its pixels (CHW per
+/// sample) to `images` and its labels to `labels`; returns the number of records.
+///
+/// The structure is checked as in [`check_batch`] before anything is appended, so nothing
+/// is appended on error, and the buffers grow by exactly the input's length.
+pub fn parse_batch(
+    path: &Path,
+    bytes: &[u8],
+    images: &mut Vec<u8>,
+    labels: &mut Vec<u8>,
+) -> Result<usize, DecodeError> {
+    let n = check_batch(path, bytes)?;
     images.reserve(n * IMAGE_BYTES);
     labels.reserve(n);
     for rec in bytes.chunks_exact(RECORD_BYTES) {

@@ -1,8 +1,8 @@
 //! Datasets: embedded synthetic generators (no download needed), and loaders for real
 //! image data (MNIST, Fashion-MNIST, CIFAR-10) read from a user-supplied data directory.
 //!
-//! Layers, each module importing only those above it: [`image_set`] (the in-memory type)
-//! and [`checksum`] (published checksums, file descriptions); the format readers [`idx`]
+//! Layers, each module importing only those above it: [`image_set`] (the in-memory type),
+//! [`checksum`] (published checksums, file descriptions) and [`error`] (decoding errors); the format readers [`idx`]
 //! and [`cifar`] (which also holds CIFAR-10's file table) and the file tables [`mnist`] and
 //! [`fashion_mnist`]; [`dataset`] (data sets, splits, the data directory); [`verify`]
 //! (per-file verdicts and reports); [`load`](mod@load) (into an [`ImageSet`]).
@@ -10,6 +10,7 @@
 pub mod checksum;
 pub mod cifar;
 pub mod dataset;
+pub mod error;
 pub mod fashion_mnist;
 pub mod idx;
 pub mod image_set;
@@ -21,6 +22,7 @@ pub mod verify;
 
 pub use checksum::{Checksum, ExpectedFile, FileForm, md5_hex, sha256_hex};
 pub use dataset::{DATA_ENV, Dataset, Split, data_dir, data_dir_from};
+pub use error::{DecodeError, Defect};
 pub use image_set::ImageSet;
 pub use load::{Check, load};
 pub use verify::{FileReport, FileStatus, dataset_present, verify};
