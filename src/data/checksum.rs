@@ -6,7 +6,6 @@
 //! with their data sets (`mnist`, `fashion_mnist`, `cifar`).
 
 use sha2::{Digest, Sha256};
-use std::io::Read;
 
 /// A published checksum: algorithm and lowercase hex digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,12 +40,19 @@ impl Checksum {
         }
     }
 
-    /// Streams `reader` to its end and returns its lowercase hex digest under this
-    /// checksum's algorithm and the number of bytes read.
-    pub fn digest_of_reader(&self, reader: impl Read) -> std::io::Result<(String, u64)> {
+    /// The lowercase hex digest of the concatenation of `parts`, under this checksum's
+    /// algorithm (without building the concatenation).
+    pub fn digest_of_parts(&self, parts: &[&[u8]]) -> String {
+        fn digest<D: Digest>(parts: &[&[u8]]) -> String {
+            let mut h = D::new();
+            for p in parts {
+                h.update(p);
+            }
+            hex(&h.finalize())
+        }
         match self {
-            Checksum::Sha256(_) => stream_digest::<Sha256>(reader),
-            Checksum::Md5(_) => stream_digest::<md5::Md5>(reader),
+            Checksum::Sha256(_) => digest::<Sha256>(parts),
+            Checksum::Md5(_) => digest::<md5::Md5>(parts),
         }
     }
 }
@@ -91,8 +97,8 @@ impl FileForm {
 /// the `.gz` distribution file first, then the uncompressed file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpectedFile {
-    /// Accepted forms, in the order [`load`](crate::data::load) and
-    /// [`verify`](crate::data::verify) look for them.
+    /// Accepted forms, in the order [`load`](fn@crate::data::load) and
+    /// [`verify`](fn@crate::data::verify) look for them.
     pub forms: &'static [FileForm],
 }
 
@@ -122,22 +128,4 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Lowercase hex MD5 (RFC 1321) of `bytes`.
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex(&md5::Md5::digest(bytes))
-}
-
-fn stream_digest<D: Digest>(mut reader: impl Read) -> std::io::Result<(String, u64)> {
-    let mut hasher = D::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => {
-                hasher.update(&buf[..k]);
-                total += k as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((hex(&hasher.finalize()), total))
 }

@@ -9,7 +9,7 @@
 //!
 //! The parser checks structure only (whole records, labels `< 10`); exact sizes and
 //! checksums of the official files ([`TRAIN`], [`TEST`]) are checked by
-//! [`load`](crate::data::load) with [`Check::Published`](crate::data::Check::Published).
+//! [`load`](fn@crate::data::load) with [`Check::Published`](crate::data::Check::Published).
 //!
 //! Checksums: no SHA-256 of the individual batch files is published; their MD5s are, with
 //! the same six values in independent public projects (`prabhuomkar/pytorch-cpp`
@@ -116,14 +116,14 @@ pub fn check_batch(path: &Path, bytes: &[u8]) -> Result<usize, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::truncated(
             path,
-            "empty file: not a CIFAR-10 binary batch".into(),
+            "empty file, not a CIFAR-10 binary batch".into(),
         ));
     }
     if !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(DecodeError::truncated(
             path,
             format!(
-                "truncated or not a CIFAR-10 binary batch: {} bytes is {} whole \
+                "{} bytes is {} whole \
                  {RECORD_BYTES}-byte records plus {} stray bytes (an official batch is exactly \
                  {BATCH_BYTES} bytes)",
                 bytes.len(),
@@ -140,8 +140,8 @@ pub fn check_batch(path: &Path, bytes: &[u8]) -> Result<usize, DecodeError> {
         return Err(DecodeError::malformed(
             path,
             format!(
-                "record {i} has label {}, but CIFAR-10 labels are < {CLASSES}: corrupt, or not \
-                 a CIFAR-10 binary batch (CIFAR-100 records carry two label bytes)",
+                "record {i} has label {}, but CIFAR-10 labels are < {CLASSES}: not a CIFAR-10 \
+                 binary batch (CIFAR-100 records carry two label bytes)",
                 rec[0]
             ),
         ));

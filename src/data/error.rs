@@ -17,14 +17,14 @@ pub enum Defect {
 }
 
 /// A file that does not decode: its path (used only for the message), the kind of defect,
-/// and what is wrong. Displays as `PATH: DETAIL`.
+/// and what is wrong. Displays as `PATH: truncated: DETAIL` or `PATH: corrupt: DETAIL`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
     /// The file, as given to the reader.
     pub path: PathBuf,
     /// Truncated or malformed.
     pub defect: Defect,
-    /// What is wrong, without the path, e.g. `truncated: 3 bytes, too short for …`.
+    /// What is wrong, without the path or the kind, e.g. `3 bytes, too short for …`.
     pub detail: String,
 }
 
@@ -48,9 +48,25 @@ impl DecodeError {
     }
 }
 
+impl fmt::Display for Defect {
+    /// `truncated` or `corrupt`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Defect::Truncated => "truncated",
+            Defect::Malformed => "corrupt",
+        })
+    }
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.detail)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path.display(),
+            self.defect,
+            self.detail
+        )
     }
 }
 

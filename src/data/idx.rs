@@ -117,8 +117,7 @@ fn check_magic(path: &Path, magic: [u8; 4]) -> Result<usize, DecodeError> {
             path,
             format!(
                 "bad IDX magic number 0x{m:08x}: expected 0x{MAGIC_LABELS:08x} (u8 labels) or \
-                 0x{MAGIC_IMAGES:08x} (u8 images); the file is not an MNIST-style IDX file or \
-                 is corrupt"
+                 0x{MAGIC_IMAGES:08x} (u8 images); the file is not an MNIST-style IDX file"
             ),
         ));
     }
@@ -135,7 +134,7 @@ fn check_dims(path: &Path, raw: &[u8]) -> Result<(Vec<usize>, usize), DecodeErro
     if let Some(k) = dims.iter().position(|&d| d == 0) {
         return Err(DecodeError::malformed(
             path,
-            format!("IDX dimension {k} is 0 (dims {dims:?}): the file holds no data or is corrupt"),
+            format!("IDX dimension {k} is 0 (dims {dims:?}): the header declares no data"),
         ));
     }
     let total = dims
@@ -144,7 +143,7 @@ fn check_dims(path: &Path, raw: &[u8]) -> Result<(Vec<usize>, usize), DecodeErro
         .ok_or_else(|| {
             DecodeError::malformed(
                 path,
-                format!("IDX dimensions {dims:?} overflow the address space: corrupt header"),
+                format!("IDX dimensions {dims:?} overflow the address space"),
             )
         })?;
     if total > MAX_ELEMENTS {
@@ -152,7 +151,7 @@ fn check_dims(path: &Path, raw: &[u8]) -> Result<(Vec<usize>, usize), DecodeErro
             path,
             format!(
                 "IDX dimensions {dims:?} declare {total} elements, more than the limit of \
-                 {MAX_ELEMENTS}: corrupt header"
+                 {MAX_ELEMENTS}"
             ),
         ));
     }
@@ -164,7 +163,7 @@ fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
         return Err(DecodeError::truncated(
             path,
             format!(
-                "truncated: {} bytes, too short for the 4-byte IDX magic number",
+                "{} bytes, too short for the 4-byte IDX magic number",
                 bytes.len()
             ),
         ));
@@ -175,7 +174,7 @@ fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
         return Err(DecodeError::truncated(
             path,
             format!(
-                "truncated: {} bytes, too short for the {header_len}-byte IDX header",
+                "{} bytes, too short for the {header_len}-byte IDX header",
                 bytes.len()
             ),
         ));
@@ -186,7 +185,7 @@ fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
         return Err(DecodeError::truncated(
             path,
             format!(
-                "truncated: the header declares dims {dims:?}, i.e. {expected} payload bytes, \
+                "the header declares dims {dims:?}, i.e. {expected} payload bytes, \
                  but the file holds only {} payload bytes",
                 payload.len()
             ),
@@ -216,12 +215,12 @@ fn gzip_error(path: &Path, what: &str, e: std::io::Error) -> DecodeError {
     if e.kind() == ErrorKind::UnexpectedEof {
         DecodeError::truncated(
             path,
-            format!("gzip stream is truncated while reading the {what} (the stream ends early)"),
+            format!("the gzip stream ends early while reading the {what}"),
         )
     } else {
         DecodeError::malformed(
             path,
-            format!("gzip stream is corrupt while reading the {what} ({e})"),
+            format!("bad gzip stream while reading the {what}: {e}"),
         )
     }
 }
@@ -250,7 +249,7 @@ fn parse_gzip(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
         return Err(DecodeError::truncated(
             path,
             format!(
-                "truncated: the header declares dims {dims:?}, i.e. {expected} payload bytes, \
+                "the header declares dims {dims:?}, i.e. {expected} payload bytes, \
                  but the gunzipped stream holds only {} payload bytes",
                 data.len()
             ),
@@ -324,7 +323,7 @@ pub fn image_set_from_idx(
 /// Reads an IDX image file and its IDX label file (each raw or gzipped) into an
 /// [`ImageSet`] with `classes` classes, with all checks of [`read_idx`] and
 /// [`image_set_from_idx`]. No checksum is verified here; see
-/// [`load`](crate::data::load) for that.
+/// [`load`](fn@crate::data::load) for that.
 pub fn load_idx_pair(images_path: &Path, labels_path: &Path, classes: usize) -> Result<ImageSet> {
     let (images, labels) = rayon::join(|| read_idx(images_path), || read_idx(labels_path));
     image_set_from_idx(images_path, images?, labels_path, labels?, classes)

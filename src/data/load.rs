@@ -1,48 +1,49 @@
 //! Loading a split of a real data set from the data directory into an [`ImageSet`], with
 //! or without verifying published checksums ([`Check`]).
+//!
+//! Each file goes through the same decision as [`verify`](fn@crate::data::verify) (see
+//! [`inspect`](crate::data::inspect)), so with [`Check::Published`] a split loads exactly
+//! when all its files verify as OK, its images and labels agree in number, and the images
+//! have the data set's shape (which the published files do).
 
-use crate::data::checksum::{self, ExpectedFile, FileForm};
+use crate::data::checksum::ExpectedFile;
+use crate::data::cifar;
 use crate::data::dataset::{DATA_ENV, Dataset, Split};
+use crate::data::idx::{self, IdxArray};
 use crate::data::image_set::ImageSet;
-use crate::data::{cifar, idx};
+use crate::data::inspect::{Check, FileContents, FileStatus, find_form, inspect};
 use anyhow::{Context, Result, bail, ensure};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Whether [`load`] verifies published checksums before decoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Check {
-    /// Verify each file against its published checksum: SHA-256 for MNIST and
-    /// Fashion-MNIST (`.gz` or uncompressed), exact size plus MD5 for CIFAR-10 batches
-    /// (the only per-file checksum published for them).
-    Published,
-    /// Skip checksums (structure is still fully checked); for synthetic or modified files.
-    Skip,
-}
-
-fn mismatch_error(path: &Path, algorithm: &str, expected: &str, actual: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}: checksum mismatch: expected {algorithm} {expected}, got {actual}: the file is \
-         corrupt or not the published one (delete it and fetch the canonical file again, or \
-         load with checksums skipped if it is deliberately different)",
-        path.display()
-    )
-}
-
-/// Finds the first existing form of `file` under `dir`, or explains what is missing.
-pub(crate) fn locate(
-    dir: &Path,
-    ds: Dataset,
-    file: &ExpectedFile,
-) -> Result<(PathBuf, &'static FileForm)> {
-    let base = dir.join(ds.subdir());
-    for form in file.forms {
-        let p = base.join(form.name);
-        if p.is_file() {
-            return Ok((p, form));
+/// The error for a present file that is not valid, naming it and saying what is wrong.
+fn invalid_file_error(path: &Path, status: &FileStatus) -> anyhow::Error {
+    let p = path.display();
+    match status {
+        FileStatus::Mismatch {
+            algorithm,
+            expected,
+            actual,
+        } => anyhow::anyhow!(
+            "{p}: checksum mismatch: expected {algorithm} {expected}, got {actual}: the file is \
+             corrupt or not the published one (delete it and fetch the canonical file again, \
+             or load with checksums skipped if it is deliberately different)"
+        ),
+        FileStatus::Truncated(why) => {
+            anyhow::anyhow!("{p}: truncated: {why}; delete it and fetch the canonical file again")
         }
+        FileStatus::Corrupt(why) => {
+            anyhow::anyhow!("{p}: corrupt: {why}; delete it and fetch the canonical file again")
+        }
+        FileStatus::Unreadable(why) => anyhow::anyhow!("cannot read {p}: {why}"),
+        FileStatus::Ok | FileStatus::Missing => anyhow::anyhow!("{p}: {status}"),
     }
+}
+
+/// The error for a file none of whose forms exists, with where it was looked for and how
+/// to set the data directory.
+fn missing_file_error(dir: &Path, ds: Dataset, file: &ExpectedFile) -> anyhow::Error {
+    let base = dir.join(ds.subdir());
     let primary = base.join(file.forms[0].name);
     let also: Vec<String> = file.forms[1..]
         .iter()
@@ -53,7 +54,7 @@ pub(crate) fn locate(
     } else {
         format!(" (nor {})", also.join(", "))
     };
-    bail!(
+    anyhow::anyhow!(
         "{} data file not found: {}{also}. The data directory {} comes from --data-dir or the \
          {DATA_ENV} environment variable; {}",
         ds,
@@ -63,77 +64,43 @@ pub(crate) fn locate(
     )
 }
 
-/// Reads and decodes one IDX file of `ds`, verifying its checksum when asked.
+/// Finds, reads and decodes one expected file of `ds` under the data directory `dir`
+/// (the first of its forms that exists), checking it as `check` says; returns its path and
+/// contents. With [`Check::Published`] this succeeds exactly when
+/// [`verify_file`](crate::data::verify::verify_file) reports the file OK: both decide
+/// through the same function.
+pub fn load_file(
+    dir: &Path,
+    ds: Dataset,
+    file: &ExpectedFile,
+    check: Check,
+) -> Result<(PathBuf, FileContents)> {
+    let (path, form) = find_form(dir, ds, file).ok_or_else(|| missing_file_error(dir, ds, file))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    match inspect(&path, bytes, ds, file, form, check) {
+        Ok(accepted) => Ok((path, accepted.contents)),
+        Err(status) => Err(invalid_file_error(&path, &status)),
+    }
+}
+
+/// [`load_file`] for an IDX file.
 fn load_idx_file(
     dir: &Path,
     ds: Dataset,
     file: &ExpectedFile,
     check: Check,
-) -> Result<(PathBuf, idx::IdxArray)> {
-    let (path, form) = locate(dir, ds, file)?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    if check == Check::Skip {
-        let arr = idx::parse_idx(&path, &bytes)?;
-        return Ok((path, arr));
+) -> Result<(PathBuf, IdxArray)> {
+    match load_file(dir, ds, file, check)? {
+        (path, FileContents::Idx(arr)) => Ok((path, arr)),
+        (path, FileContents::Batch(_)) => bail!("{}: not an IDX file", path.display()),
     }
-    let (actual, parsed) = rayon::join(
-        || form.checksum.digest_of(&bytes),
-        || idx::parse_idx(&path, &bytes),
-    );
-    if actual == form.checksum.expected() {
-        return Ok((path, parsed?));
-    }
-    // A .gz that differs only in its gzip wrapper is accepted if its content is canonical.
-    if let (true, Ok(arr), Some(raw)) = (form.gzip, &parsed, file.raw_form()) {
-        let mut h = Sha256::new();
-        h.update(arr.header_bytes());
-        h.update(&arr.data);
-        if checksum::hex(&h.finalize()) == raw.checksum.expected() {
-            return Ok((path, parsed?));
-        }
-    }
-    let (algorithm, expected) = (form.checksum.algorithm(), form.checksum.expected());
-    Err(match parsed {
-        Ok(_) => mismatch_error(&path, algorithm, expected, &actual),
-        Err(e) => anyhow::anyhow!(
-            "{e}; its checksum mismatches too (expected {algorithm} {expected}, got {actual}): \
-             the file is corrupt or not the published one"
-        ),
-    })
 }
 
-/// Reads one CIFAR-10 batch file, verifying its size and checksum when asked.
-fn read_cifar_file(dir: &Path, file: &ExpectedFile, check: Check) -> Result<(PathBuf, Vec<u8>)> {
-    let (path, form) = locate(dir, Dataset::Cifar10, file)?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    if check == Check::Published {
-        ensure!(
-            bytes.len() as u64 == form.size,
-            "{}: {} bytes, but the published CIFAR-10 batch is exactly {} bytes \
-             ({} records of {}): the file is truncated, corrupt or not the published one",
-            path.display(),
-            bytes.len(),
-            form.size,
-            cifar::BATCH_RECORDS,
-            cifar::RECORD_BYTES
-        );
-        let actual = form.checksum.digest_of(&bytes);
-        if actual != form.checksum.expected() {
-            return Err(mismatch_error(
-                &path,
-                form.checksum.algorithm(),
-                form.checksum.expected(),
-                &actual,
-            ));
-        }
-    }
-    Ok((path, bytes))
-}
-
-/// Loads `split` of `ds` from the data directory `dir` (see the module docs for the
-/// layout) into an [`ImageSet`], fully checking structure (IDX magic and dimensions,
-/// payload lengths, gzip integrity, CIFAR record boundaries, image/label counts, label
-/// ranges) and, with [`Check::Published`], the published checksum of every file.
+/// Loads `split` of `ds` from the data directory `dir` (layout in
+/// [`dataset`](crate::data::dataset)) into an [`ImageSet`], fully checking structure (IDX
+/// magic and dimensions, payload lengths, gzip integrity, CIFAR record boundaries,
+/// image/label counts, label ranges) and, with [`Check::Published`], the published
+/// checksum of every file, each file by [`load_file`].
 ///
 /// MNIST and Fashion-MNIST give 1×28×28 images; CIFAR-10 gives 3×32×32 (CHW) images, the
 /// train split being `data_batch_1..5` concatenated in order. All have 10 classes.
@@ -162,7 +129,12 @@ pub fn load(dir: &Path, ds: Dataset, split: Split, check: Check) -> Result<Image
         Dataset::Cifar10 => {
             let batches: Vec<Result<(PathBuf, Vec<u8>)>> = files
                 .par_iter()
-                .map(|f| read_cifar_file(dir, f, check))
+                .map(|f| match load_file(dir, ds, f, check)? {
+                    (path, FileContents::Batch(bytes)) => Ok((path, bytes)),
+                    (path, FileContents::Idx(_)) => {
+                        bail!("{}: not a CIFAR-10 batch", path.display())
+                    }
+                })
                 .collect();
             let mut images = Vec::new();
             let mut labels = Vec::new();

@@ -5,5 +5,5 @@
 pub use super::cifar::ARCHIVE_SHA256 as CIFAR10_ARCHIVE_SHA256;
 pub use super::{
     Check, Checksum, DATA_ENV, Dataset, ExpectedFile, FileForm, FileReport, FileStatus, ImageSet,
-    Split, data_dir, data_dir_from, dataset_present, load, md5_hex, sha256_hex, verify,
+    Split, data_dir, data_dir_from, load, md5_hex, sha256_hex, verify,
 };
