@@ -8,7 +8,7 @@
 //! of [`ImageSet`], so records are copied without reordering.
 //!
 //! The parser checks structure only (whole records, labels `< 10`); exact sizes and
-//! checksums of the official files ([`TRAIN`], [`TEST`]) are checked by
+//! checksums of the official files (this module's `TRAIN` and `TEST` tables) are checked by
 //! [`load`](fn@crate::data::load) with [`Check::Published`](crate::data::Check::Published).
 //!
 //! Checksums: no SHA-256 of the individual batch files is published; their MD5s are, with

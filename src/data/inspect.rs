@@ -1,4 +1,4 @@
-//! The one decision on whether a data file found on disk is valid: [`inspect`] both
+//! The one decision on whether a data file found on disk is valid: `inspect` both
 //! decodes it and checks it against its published checksum, and both
 //! [`load`](fn@crate::data::load) and [`verify`](fn@crate::data::verify) call it, so a file
 //! loads (with [`Check::Published`]) exactly when it verifies as OK.

@@ -5,7 +5,7 @@
 //! Each file is judged by the same function as when it is loaded
 //! ([`inspect`](crate::data::inspect)), so a file verifies as OK exactly when
 //! [`load_file`](crate::data::load::load_file) accepts it with
-//! [`Check::Published`](crate::data::Check::Published).
+//! [`Check::Published`].
 //!
 //! Failure rule: verification fails when any present file of any data set is not valid
 //! (truncated, corrupt, checksum mismatch, unreadable), or when a data set named as
@@ -56,7 +56,7 @@ impl fmt::Display for FileReport {
 /// Verifies one expected file of `ds`/`split` under the data directory `dir`: finds the
 /// first of its forms that exists, reads it, and judges it as
 /// [`load_file`](crate::data::load::load_file) does with
-/// [`Check::Published`](crate::data::Check::Published).
+/// [`Check::Published`].
 pub fn verify_file(dir: &Path, ds: Dataset, split: Split, file: &ExpectedFile) -> FileReport {
     let report = |path: PathBuf, status: FileStatus, method: String| FileReport {
         dataset: ds,
