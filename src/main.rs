@@ -63,10 +63,16 @@ enum Cmd {
 #[derive(Subcommand)]
 enum DataCmd {
     /// Report every known dataset file: present, checksum OK, missing, truncated or corrupt.
+    /// Exits non-zero when a present file is not valid or a dataset named by --dataset is
+    /// not complete.
     Verify {
         /// Data directory (default: $PHYSLEARN_DATA).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// A dataset that must be complete: mnist, fashion-mnist or cifar10 (repeatable or
+        /// comma-separated).
+        #[arg(long = "dataset", value_name = "NAME", value_delimiter = ',')]
+        datasets: Vec<physlearn::data::Dataset>,
     },
 }
 
@@ -218,27 +224,13 @@ fn run() -> anyhow::Result<()> {
             od::run(which, &opts)?;
         }
         Cmd::Data {
-            cmd: DataCmd::Verify { data_dir },
+            cmd: DataCmd::Verify { data_dir, datasets },
         } => {
-            use physlearn::data::{Dataset, dataset_present, verify};
             let dir = physlearn::data::data_dir(data_dir.as_deref())?;
             println!("data directory: {}", dir.display());
-            let reports = verify(&dir);
-            for r in &reports {
-                println!("{r}");
-            }
-            for ds in Dataset::ALL {
-                let ok = dataset_present(&reports, ds);
-                println!(
-                    "{:<14} {}",
-                    ds.name(),
-                    if ok {
-                        "present and valid"
-                    } else {
-                        "not usable"
-                    }
-                );
-            }
+            let report = physlearn::data::verify(&dir, &datasets);
+            print!("{report}");
+            report.result()?;
         }
         Cmd::Train {
             config,
@@ -280,7 +272,7 @@ fn run() -> anyhow::Result<()> {
                 print!("{}", cfg.to_toml());
                 return Ok(());
             }
-            let data_dir = physlearn::data::registry::data_dir(data_dir.as_deref())?;
+            let data_dir = physlearn::data::data_dir(data_dir.as_deref())?;
             let opts = TrainOptions {
                 cfg,
                 data_dir,

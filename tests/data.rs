@@ -1,12 +1,15 @@
-//! Tests of the real-image dataset layer (IDX and CIFAR-10 readers, registry, verification)
+//! Tests of the real-image dataset layer (IDX and CIFAR-10 readers, loading, verification)
 //! on small synthetic files written to a private temporary directory. One test also loads
 //! the real MNIST test split when `PHYSLEARN_DATA` points at a directory holding it.
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use physlearn::data::idx;
-use physlearn::data::registry::{self, data_dir, data_dir_from};
-use physlearn::data::{Check, Dataset, FileStatus, ImageSet, Split, cifar, dataset_present};
+use physlearn::data::{self, data_dir, data_dir_from, verify};
+use physlearn::data::{
+    Check, Checksum, Dataset, DatasetState, ExpectedFile, Failure, FileForm, FileStatus, ImageSet,
+    Split, cifar,
+};
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::io::Write;
@@ -182,7 +185,7 @@ fn idx_round_trip_raw_and_gzip() {
 }
 
 #[test]
-fn registry_loads_synthetic_mnist_and_fashion_layouts_without_checksums() {
+fn load_reads_synthetic_mnist_and_fashion_layouts_without_checksums() {
     let tmp = TempDir::new("layout");
     let (images, labels) = mnist_like(9, 2);
     write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
@@ -196,12 +199,12 @@ fn registry_loads_synthetic_mnist_and_fashion_layouts_without_checksums() {
         false,
     );
 
-    let set = registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
     assert_eq!((set.n, set.rows, set.cols), (9, 28, 28));
     assert_eq!(set.images, images);
     assert_eq!(set.labels, labels);
 
-    let set = registry::load(tmp.path(), Dataset::FashionMnist, Split::Train, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::FashionMnist, Split::Train, Check::Skip).unwrap();
     assert_eq!(set.n, 5);
     assert_eq!(set.images, fimages);
     assert_eq!(set.labels, flabels);
@@ -252,7 +255,7 @@ fn truncated_or_corrupt_gzip_names_file() {
     // Only the 8-byte CRC/length trailer is missing.
     write(&p, &gz[..gz.len() - 8]);
     let msg = err_text(idx::read_idx(&p));
-    assert_mentions(&msg, &[&p.display().to_string(), "truncated or corrupt"]);
+    assert_mentions(&msg, &[&p.display().to_string(), "truncated", "ends early"]);
 
     // A flipped bit in the CRC trailer.
     let mut bad = gz.clone();
@@ -262,20 +265,25 @@ fn truncated_or_corrupt_gzip_names_file() {
     let msg = err_text(idx::read_idx(&p));
     assert_mentions(&msg, &[&p.display().to_string(), "corrupt"]);
 
-    // Through the registry with checksums on: the truncation is named, and the mismatch.
+    // Through load with checksums on: the truncation is named (before any checksum).
     let (limages, llabels) = mnist_like(2, 5);
     let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &limages, &llabels, true);
     let full = std::fs::read(&ip).unwrap();
     write(&ip, &full[..full.len() - 20]);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
-        &[&ip.display().to_string(), "truncated", "expected sha256"],
+        &[
+            &ip.display().to_string(),
+            "truncated",
+            "ends early",
+            "fetch",
+        ],
     );
 
     // A complete gzip stream of a truncated IDX file.
@@ -318,17 +326,23 @@ fn absurd_or_zero_header_dims_are_errors_not_allocations() {
     );
     let msg = err_text(idx::read_idx(&p));
     assert_mentions(&msg, &[&p.display().to_string(), "overflow"]);
-    // 4 GB declared, 3 bytes present (raw and gzip).
-    let hdr = idx_bytes(0x803, &[u32::MAX, 1, 1], &[1, 2, 3]);
-    write(&p, &hdr);
-    assert_mentions(&err_text(idx::read_idx(&p)), &["truncated"]);
+    // 4 GB and 2^64 - 1 bytes (641 × 286331153 × 100506255) declared, a few present: over
+    // the limit, refused before anything is read (raw and gzip).
     let pg = tmp.path().join("huge-images-idx3-ubyte.gz");
-    write(&pg, &gzip(&hdr));
-    assert_mentions(&err_text(idx::read_idx(&pg)), &["truncated"]);
-    // 641 × 286331153 × 100506255 = 2^64 - 1 bytes declared: no overflow, no allocation.
-    let hdr = idx_bytes(0x803, &[641, 286_331_153, 100_506_255], &[7; 5]);
+    for dims in [[u32::MAX, 1, 1], [641, 286_331_153, 100_506_255]] {
+        let hdr = idx_bytes(0x803, &dims, &[1, 2, 3]);
+        write(&p, &hdr);
+        assert_mentions(&err_text(idx::read_idx(&p)), &["more than the limit"]);
+        write(&pg, &gzip(&hdr));
+        assert_mentions(&err_text(idx::read_idx(&pg)), &["more than the limit"]);
+    }
+    // 2^30 bytes declared (the limit), 5 present: truncated, raw and gzip.
+    let hdr = idx_bytes(0x803, &[1 << 20, 32, 32], &[7; 5]);
     write(&p, &hdr);
-    assert_mentions(&err_text(idx::read_idx(&p)), &["truncated"]);
+    assert_mentions(
+        &err_text(idx::read_idx(&p)),
+        &["truncated", "5 payload bytes"],
+    );
     write(&pg, &gzip(&hdr));
     assert_mentions(
         &err_text(idx::read_idx(&pg)),
@@ -357,12 +371,7 @@ fn image_label_count_mismatch_names_both_files() {
     let lp = dir.join("mnist/t10k-labels-idx1-ubyte");
     write(&ip, &idx_bytes(0x803, &[5, 28, 28], &images));
     write(&lp, &idx_bytes(0x801, &[4], &labels[..4]));
-    let msg = err_text(registry::load(
-        dir,
-        Dataset::Mnist,
-        Split::Test,
-        Check::Skip,
-    ));
+    let msg = err_text(data::load(dir, Dataset::Mnist, Split::Test, Check::Skip));
     assert_mentions(
         &msg,
         &[
@@ -397,7 +406,7 @@ fn label_out_of_range_names_file() {
             "out of range",
         ],
     );
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Train,
@@ -417,7 +426,7 @@ fn cifar_round_trip_test_and_train_splits() {
     let test_labels = [3u8, 9, 0];
     let (file, pixels) = cifar_records(&test_labels, 8);
     write(&dir.join("test_batch.bin"), &file);
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
     assert_eq!(
         (set.n, set.channels, set.rows, set.cols, set.classes),
         (3, 3, 32, 32, 10)
@@ -437,7 +446,7 @@ fn cifar_round_trip_test_and_train_splits() {
         all_labels.extend_from_slice(&labels);
         all_pixels.extend_from_slice(&pixels);
     }
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Train, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Train, Check::Skip).unwrap();
     assert_eq!(set.n, 10);
     assert_eq!(set.labels, all_labels);
     assert_eq!(set.images, all_pixels);
@@ -450,7 +459,7 @@ fn cifar_malformed_batches_name_file() {
     let (file, _) = cifar_records(&[1, 2, 3], 9);
 
     write(&p, &file[..file.len() - 10]);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
@@ -475,11 +484,11 @@ fn cifar_malformed_batches_name_file() {
 
     // With checksums on, a batch that is not 10000 records is refused before parsing.
     write(&p, &file);
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(&msg, &[&p.display().to_string(), "9219 bytes", "30730000"]);
 }
@@ -495,11 +504,11 @@ fn sha256_check_reports_expected_and_actual_hash() {
     let (ip, _) = write_idx_pair(tmp.path(), "mnist", "t10k", &images, &labels, true);
     let actual = sha256(&std::fs::read(&ip).unwrap());
     let expected = "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6";
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Mnist,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
@@ -512,15 +521,12 @@ fn sha256_check_reports_expected_and_actual_hash() {
         ],
     );
     // The same files load when checksums are skipped.
-    registry::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
+    data::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Skip).unwrap();
     assert_eq!(
-        registry::sha256_hex(b"abc"),
+        data::sha256_hex(b"abc"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    assert_eq!(
-        registry::md5_hex(b"abc"),
-        "900150983cd24fb0d6963f7d28e17f72"
-    );
+    assert_eq!(data::md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
 }
 
 #[test]
@@ -537,9 +543,9 @@ fn verify_reports_missing_mismatch_and_truncated_files() {
     let gz = gzip(&idx_bytes(0x803, &[3, 28, 28], &images));
     write(&fi, &gz[..gz.len() / 2]);
 
-    let reports = registry::verify(dir);
-    assert_eq!(reports.len(), 4 + 4 + 6);
-    let find = |p: &Path| reports.iter().find(|r| r.path == p).unwrap();
+    let report = data::verify(dir, &[]);
+    assert_eq!(report.files.len(), 4 + 4 + 6);
+    let find = |p: &Path| report.files.iter().find(|r| r.path == p).unwrap();
 
     let r = find(&ip);
     match &r.status {
@@ -571,12 +577,10 @@ fn verify_reports_missing_mismatch_and_truncated_files() {
     assert!(matches!(find(&lp).status, FileStatus::Mismatch { .. }));
     assert_eq!(
         find(&tl).status,
-        FileStatus::Truncated("11 of 60008 bytes".into())
+        FileStatus::Truncated("11 bytes of the published 60008".into())
     );
     match &find(&fi).status {
-        FileStatus::Truncated(why) => {
-            assert_mentions(why, &["gzip stream ends early or is corrupt"])
-        }
+        FileStatus::Truncated(why) => assert_mentions(why, &["gzip stream ends early"]),
         s => panic!("expected truncated, got {s:?}"),
     }
     let missing = dir.join("mnist/train-images-idx3-ubyte.gz");
@@ -584,8 +588,10 @@ fn verify_reports_missing_mismatch_and_truncated_files() {
     let cifar = dir.join("cifar-10-batches-bin/test_batch.bin");
     assert_eq!(find(&cifar).status, FileStatus::Missing);
     for ds in Dataset::ALL {
-        assert!(!dataset_present(&reports, ds));
+        assert!(!report.is_valid(ds));
     }
+    // Present files are invalid, so the verification fails even with nothing required.
+    assert!(!report.passed());
 }
 
 #[test]
@@ -599,7 +605,7 @@ fn missing_file_error_gives_full_path_and_how_to_set_data_dir() {
         ),
         (Dataset::Cifar10, "cifar-10-batches-bin/data_batch_1.bin"),
     ] {
-        let msg = err_text(registry::load(tmp.path(), ds, Split::Train, Check::Sha256));
+        let msg = err_text(data::load(tmp.path(), ds, Split::Train, Check::Published));
         let full = tmp.path().join(file);
         assert_mentions(
             &msg,
@@ -715,7 +721,7 @@ fn real_mnist_test_split_if_available() {
         println!("skipped: {} has no mnist/ directory", dir.display());
         return;
     }
-    let set = registry::load(&dir, Dataset::Mnist, Split::Test, Check::Sha256).unwrap();
+    let set = data::load(&dir, Dataset::Mnist, Split::Test, Check::Published).unwrap();
     assert_eq!(
         (set.n, set.channels, set.rows, set.cols),
         (10_000, 1, 28, 28)
@@ -728,11 +734,11 @@ fn real_mnist_test_split_if_available() {
     let pixel_sum: u64 = set.images.iter().map(|&p| p as u64).sum();
     assert_eq!(pixel_sum, 264_923_200);
 
-    let reports = registry::verify(&dir);
-    for r in reports.iter().filter(|r| r.dataset == Dataset::Mnist) {
+    let report = data::verify(&dir, &[Dataset::Mnist]);
+    for r in report.files.iter().filter(|r| r.dataset == Dataset::Mnist) {
         assert_eq!(r.status, FileStatus::Ok, "{r}");
     }
-    assert!(dataset_present(&reports, Dataset::Mnist));
+    assert!(report.is_valid(Dataset::Mnist));
 }
 
 #[test]
@@ -752,11 +758,11 @@ fn cifar_checksum_mismatch_reports_md5() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let expected = "803d5f7f4d78ea53de84dbe85f74fb6d";
-    let msg = err_text(registry::load(
+    let msg = err_text(data::load(
         tmp.path(),
         Dataset::Cifar10,
         Split::Test,
-        Check::Sha256,
+        Check::Published,
     ));
     assert_mentions(
         &msg,
@@ -769,13 +775,13 @@ fn cifar_checksum_mismatch_reports_md5() {
         ],
     );
 
-    let set = registry::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
+    let set = data::load(tmp.path(), Dataset::Cifar10, Split::Test, Check::Skip).unwrap();
     assert_eq!(set.n, 10_000);
     assert_eq!(set.class_counts(), vec![1000; 10]);
     assert_eq!(set.image(3)[900], 255);
 
-    let reports = registry::verify(tmp.path());
-    let r = reports.iter().find(|r| r.path == p).unwrap();
+    let report = data::verify(tmp.path(), &[]);
+    let r = report.files.iter().find(|r| r.path == p).unwrap();
     assert_eq!(
         r.status,
         FileStatus::Mismatch {
@@ -784,4 +790,334 @@ fn cifar_checksum_mismatch_reports_md5() {
             actual
         }
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// Load and verify agree
+// ------------------------------------------------------------------------------------------
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn gzip_with(bytes: &[u8], level: Compression, name: Option<&str>) -> Vec<u8> {
+    let mut b = flate2::GzBuilder::new();
+    if let Some(n) = name {
+        b = b.filename(n);
+    }
+    let mut enc = b.write(Vec::new(), level);
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// An expected MNIST test-labels file whose published checksums are those of `canon`
+/// (uncompressed) and `canon_gz`, standing in for the real tables.
+fn expected_labels_file(canon: &[u8], canon_gz: &[u8]) -> ExpectedFile {
+    let forms = vec![
+        FileForm::gz_sha256(
+            "t10k-labels-idx1-ubyte.gz",
+            canon_gz.len() as u64,
+            leak(sha256(canon_gz)),
+        ),
+        FileForm::raw_sha256(
+            "t10k-labels-idx1-ubyte",
+            canon.len() as u64,
+            leak(sha256(canon)),
+        ),
+    ];
+    ExpectedFile {
+        forms: Box::leak(forms.into_boxed_slice()),
+    }
+}
+
+/// The crafted variants of one IDX file: (what, stored under the .gz name?, bytes, whether
+/// it is the published content).
+fn idx_variants(canon: &[u8], canon_gz: &[u8], other: &[u8]) -> Vec<(String, bool, Vec<u8>, bool)> {
+    let flip = |b: &[u8], i: usize| {
+        let mut v = b.to_vec();
+        v[i] ^= 0x10;
+        v
+    };
+    let half = canon.len() / 2;
+    let mut multi = gzip(&canon[..half]);
+    multi.extend_from_slice(&gzip(&canon[half..]));
+    let mut long = canon.to_vec();
+    long.push(0);
+    let v = |what: &str, gz: bool, bytes: Vec<u8>, ok: bool| (what.to_string(), gz, bytes, ok);
+    vec![
+        v("valid gz", true, canon_gz.to_vec(), true),
+        v("valid raw", false, canon.to_vec(), true),
+        v("raw bytes under the .gz name", true, canon.to_vec(), true),
+        v(
+            "gzip bytes under the raw name",
+            false,
+            canon_gz.to_vec(),
+            true,
+        ),
+        v(
+            "recompressed gz (level 9)",
+            true,
+            gzip_with(canon, Compression::best(), None),
+            true,
+        ),
+        v(
+            "recompressed gz with a stored name",
+            true,
+            gzip_with(canon, Compression::fast(), Some("t10k-labels.idx1-ubyte")),
+            true,
+        ),
+        v("two gzip members", true, multi, true),
+        v(
+            "truncated gz",
+            true,
+            canon_gz[..canon_gz.len() - 10].to_vec(),
+            false,
+        ),
+        v(
+            "gz without its trailer",
+            true,
+            canon_gz[..canon_gz.len() - 8].to_vec(),
+            false,
+        ),
+        v(
+            "truncated raw",
+            false,
+            canon[..canon.len() - 3].to_vec(),
+            false,
+        ),
+        v(
+            "truncated raw under the .gz name",
+            true,
+            canon[..canon.len() - 3].to_vec(),
+            false,
+        ),
+        v("raw with data after the payload", false, long, false),
+        v(
+            "gz with a corrupt deflate byte",
+            true,
+            flip(canon_gz, canon_gz.len() / 2),
+            false,
+        ),
+        v(
+            "gz with a corrupt CRC",
+            true,
+            flip(canon_gz, canon_gz.len() - 6),
+            false,
+        ),
+        v(
+            "raw with a corrupt payload byte",
+            false,
+            flip(canon, canon.len() - 1),
+            false,
+        ),
+        v(
+            "raw with a corrupt header byte",
+            false,
+            flip(canon, 7),
+            false,
+        ),
+        v(
+            "wrong checksum (other content), raw",
+            false,
+            other.to_vec(),
+            false,
+        ),
+        v(
+            "wrong checksum (other content), gz",
+            true,
+            gzip(other),
+            false,
+        ),
+        v("empty file", true, Vec::new(), false),
+    ]
+}
+
+#[test]
+fn load_succeeds_exactly_when_verify_reports_ok() {
+    let (_, labels) = mnist_like(300, 21);
+    let canon = idx_bytes(0x801, &[300], &labels);
+    let canon_gz = gzip_with(&canon, Compression::default(), None);
+    let mut other_labels = labels.clone();
+    other_labels[17] = (other_labels[17] + 1) % 10;
+    let other = idx_bytes(0x801, &[300], &other_labels);
+    let file = expected_labels_file(&canon, &canon_gz);
+    let want = physlearn::data::FileContents::Idx(idx::parse_idx(Path::new("c"), &canon).unwrap());
+
+    for (what, under_gz, bytes, valid) in idx_variants(&canon, &canon_gz, &other) {
+        let tmp = TempDir::new("agree");
+        let form = &file.forms[if under_gz { 0 } else { 1 }];
+        write(&tmp.path().join("mnist").join(form.name), &bytes);
+        let report = verify::verify_file(tmp.path(), Dataset::Mnist, Split::Test, &file);
+        let loaded = data::load_file(tmp.path(), Dataset::Mnist, &file, Check::Published);
+        assert_eq!(
+            report.status.is_ok(),
+            loaded.is_ok(),
+            "{what}: verify says {report}, load says {:?}",
+            loaded.as_ref().err()
+        );
+        assert_eq!(report.status.is_ok(), valid, "{what}: {report}");
+        if let Ok((path, contents)) = loaded {
+            assert_eq!(path, report.path, "{what}");
+            assert_eq!(contents, want, "{what}");
+        }
+    }
+
+    // CIFAR-10: exact size and MD5, and a well-formed batch.
+    let (batch, _) = cifar_records(&[1, 2, 3], 22);
+    let mut bad_label = batch.clone();
+    bad_label[3073] = 12;
+    for (what, canon, bytes, valid) in [
+        ("valid batch", &batch, batch.clone(), true),
+        (
+            "truncated batch",
+            &batch,
+            batch[..batch.len() - 1].to_vec(),
+            false,
+        ),
+        (
+            "batch with a corrupt pixel",
+            &batch,
+            {
+                let mut b = batch.clone();
+                b[100] ^= 1;
+                b
+            },
+            false,
+        ),
+        (
+            "batch with data after it",
+            &batch,
+            {
+                let mut b = batch.clone();
+                b.extend_from_slice(&batch[..3073]);
+                b
+            },
+            false,
+        ),
+        // Published checksum and size, but a label out of range: not a valid batch.
+        (
+            "published bytes with a bad label",
+            &bad_label,
+            bad_label.clone(),
+            false,
+        ),
+    ] {
+        let forms = vec![FileForm {
+            name: "test_batch.bin",
+            size: canon.len() as u64,
+            gzip: false,
+            checksum: Checksum::Md5(leak(physlearn::data::md5_hex(canon))),
+        }];
+        let file = ExpectedFile {
+            forms: Box::leak(forms.into_boxed_slice()),
+        };
+        let tmp = TempDir::new("agree-cifar");
+        write(
+            &tmp.path().join("cifar-10-batches-bin/test_batch.bin"),
+            &bytes,
+        );
+        let report = verify::verify_file(tmp.path(), Dataset::Cifar10, Split::Test, &file);
+        let loaded = data::load_file(tmp.path(), Dataset::Cifar10, &file, Check::Published);
+        assert_eq!(
+            report.status.is_ok(),
+            loaded.is_ok(),
+            "{what}: verify says {report}, load says {:?}",
+            loaded.as_ref().err()
+        );
+        assert_eq!(report.status.is_ok(), valid, "{what}: {report}");
+    }
+}
+
+#[test]
+fn verify_fails_on_invalid_present_files_and_on_missing_required_datasets() {
+    let tmp = TempDir::new("verify-rule");
+    let dir = tmp.path();
+    // Nothing present, nothing required: passes, every data set reported missing.
+    let report = data::verify(dir, &[]);
+    assert!(report.passed(), "{report}");
+    report.result().unwrap();
+    for ds in Dataset::ALL {
+        assert_eq!(report.state(ds), DatasetState::Missing);
+    }
+    let text = report.to_string();
+    assert_mentions(&text, &["mnist", "fashion-mnist", "cifar10", "missing"]);
+
+    // Required but missing: fails, naming the data set and its files; others do not count.
+    let report = data::verify(dir, &[Dataset::Mnist, Dataset::Cifar10, Dataset::Mnist]);
+    assert_eq!(report.required, vec![Dataset::Mnist, Dataset::Cifar10]);
+    let failures = report.failures();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    match &failures[0] {
+        Failure::RequiredMissing { dataset, missing } => {
+            assert_eq!(*dataset, Dataset::Mnist);
+            assert_eq!(missing.len(), 4);
+        }
+        f => panic!("expected a missing required data set, got {f}"),
+    }
+    let msg = err_text(report.result());
+    assert_mentions(
+        &msg,
+        &[
+            "required data set mnist",
+            "required data set cifar10",
+            "t10k-labels-idx1-ubyte.gz",
+        ],
+    );
+    assert!(!msg.contains("fashion-mnist"), "{msg}");
+
+    // A present but corrupt file of a data set not required fails too; the rest of that
+    // data set being missing does not add a failure.
+    let p = dir.join("fashion-mnist/train-labels-idx1-ubyte.gz");
+    write(&p, b"\x1f\x8bnot really gzip");
+    let report = data::verify(dir, &[]);
+    assert_eq!(report.state(Dataset::FashionMnist), DatasetState::Invalid);
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(matches!(&failures[0], Failure::InvalidFile(r) if r.path == p));
+    assert_mentions(&err_text(report.result()), &[&p.display().to_string()]);
+}
+
+#[test]
+fn real_mnist_variants_load_exactly_when_they_verify_if_available() {
+    let Some(real) = std::env::var_os("PHYSLEARN_DATA").map(PathBuf::from) else {
+        println!("skipped: PHYSLEARN_DATA is not set");
+        return;
+    };
+    let src = real.join("mnist");
+    if !src.join("t10k-labels-idx1-ubyte.gz").is_file() {
+        println!("skipped: {} has no MNIST test files", src.display());
+        return;
+    }
+    let images_gz = std::fs::read(src.join("t10k-images-idx3-ubyte.gz")).unwrap();
+    let canon_gz = std::fs::read(src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let canon = idx::parse_idx(Path::new("l"), &canon_gz)
+        .unwrap()
+        .to_bytes();
+    let mut other = canon.clone();
+    other[100] = (other[100] + 1) % 10;
+    for (what, under_gz, bytes, valid) in idx_variants(&canon, &canon_gz, &other) {
+        let tmp = TempDir::new("real-agree");
+        write(
+            &tmp.path().join("mnist/t10k-images-idx3-ubyte.gz"),
+            &images_gz,
+        );
+        let name = if under_gz {
+            "t10k-labels-idx1-ubyte.gz"
+        } else {
+            "t10k-labels-idx1-ubyte"
+        };
+        write(&tmp.path().join("mnist").join(name), &bytes);
+        let report = data::verify(tmp.path(), &[]);
+        let loaded = data::load(tmp.path(), Dataset::Mnist, Split::Test, Check::Published);
+        let labels = report
+            .files
+            .iter()
+            .find(|r| r.path.ends_with(name))
+            .unwrap();
+        assert_eq!(labels.status.is_ok(), valid, "{what}: {labels}");
+        // The train split is missing, so MNIST is at best incomplete; the test split loads
+        // exactly when both its files verify, and a bad file fails the verification.
+        assert_eq!(loaded.is_ok(), valid, "{what}: {:?}", loaded.err());
+        assert_eq!(report.passed(), valid, "{what}: {report}");
+    }
 }

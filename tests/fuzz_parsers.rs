@@ -53,7 +53,7 @@ fn read_all(bytes: Vec<u8>) {
     let Ok(ck) = Checkpoint::from_bytes(Path::new("fuzz.safetensors"), bytes) else {
         return;
     };
-    for (k, _) in ck.metadata() {
+    for k in ck.metadata().keys() {
         let _ = ck.meta_value::<u64>(k);
     }
     match ck.params::<f64>(&blocks()) {

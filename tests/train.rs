@@ -298,7 +298,7 @@ fn seeds_runner_trains_each_seed_reports_the_spread_and_continues() {
 /// stays inside the frame, and 0 is the plain copy.
 #[test]
 fn shift_augmentation_translates_whole_pixels_deterministically() {
-    use physlearn::data::registry::ImageSet;
+    use physlearn::data::ImageSet;
     use physlearn::dynamics::NoiseKey;
     use physlearn::train::{batch_state, batch_state_shifted};
     // A 6×6 image with a 2×2 blob in the middle, and a second image.

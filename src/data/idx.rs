@@ -15,11 +15,13 @@
 //! magic bytes `1f 8b`, not by the file name (an IDX file always starts with `00 00`).
 //! Every check returns an error naming the file: a bad magic number, a zero or overflowing
 //! dimension, a payload shorter or longer than the product of the dimensions, a gzip stream
-//! that ends early or fails its CRC. Header dimensions never drive an allocation larger than
-//! the data can actually hold (the file length for raw files, the deflate worst-case
-//! expansion of the compressed length for gzip files).
+//! that ends early or fails its CRC, a header declaring more than [`MAX_ELEMENTS`]
+//! elements. Header dimensions never drive an allocation larger than the data actually
+//! holds (the file length for raw files, what the stream actually decompresses to for
+//! gzip files, whose decompression also stops one byte past what the header declares).
 
-use crate::data::registry::ImageSet;
+use crate::data::error::DecodeError;
+use crate::data::image_set::ImageSet;
 use anyhow::{Context, Result, bail};
 use flate2::read::MultiGzDecoder;
 use std::io::{ErrorKind, Read};
@@ -31,9 +33,15 @@ pub const MAGIC_LABELS: u32 = 0x0000_0801;
 pub const MAGIC_IMAGES: u32 = 0x0000_0803;
 /// The two bytes that open every gzip member (RFC 1952 §2.3.1: ID1, ID2).
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Largest possible expansion ratio of a deflate stream (RFC 1951), used to cap the
-/// preallocation that a (possibly forged) gzip IDX header can request.
-const DEFLATE_MAX_RATIO: usize = 1032;
+/// Largest number of elements (bytes of payload) a header may declare: 2^30, about twice
+/// the largest IDX file in use (EMNIST ByClass training images, 697932 × 28 × 28 ≈ 547 MB).
+/// A larger claim is refused as a corrupt header before anything is allocated or
+/// decompressed.
+pub const MAX_ELEMENTS: usize = 1 << 30;
+/// Compression ratio up to which the payload a gzip header declares is preallocated
+/// (MNIST-style files compress by 2–5×); a larger claim grows the buffer with the data
+/// actually decompressed instead.
+const PREALLOC_RATIO: usize = 8;
 
 /// A decoded IDX array of unsigned bytes: its dimensions and its elements in row-major order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,12 +91,17 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 /// truncated or oversized payload, truncated or corrupt gzip stream.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_idx(path, &bytes)
+    Ok(parse_idx(path, &bytes)?)
 }
 
 /// Decodes the contents of one IDX file already read into memory; `path` is used only in
 /// error messages. Gzip input (first bytes `1f 8b`) is decompressed on the fly.
-pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
+///
+/// Memory: a raw input allocates at most its own length; a gzip input at most about twice
+/// what its stream actually decompresses to, never more than twice what the header
+/// declares, and a header declaring more than [`MAX_ELEMENTS`] is refused before any
+/// payload is read.
+pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
     if is_gzip(bytes) {
         parse_gzip(path, bytes)
     } else {
@@ -97,74 +110,97 @@ pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
 }
 
 /// Validates the 4-byte magic number and returns the number of dimensions it announces.
-fn check_magic(path: &Path, magic: [u8; 4]) -> Result<usize> {
+fn check_magic(path: &Path, magic: [u8; 4]) -> Result<usize, DecodeError> {
     let m = u32::from_be_bytes(magic);
     if m != MAGIC_LABELS && m != MAGIC_IMAGES {
-        bail!(
-            "{}: bad IDX magic number 0x{m:08x}: expected 0x{MAGIC_LABELS:08x} (u8 labels) or \
-             0x{MAGIC_IMAGES:08x} (u8 images); the file is not an MNIST-style IDX file or is corrupt",
-            path.display()
-        );
+        return Err(DecodeError::malformed(
+            path,
+            format!(
+                "bad IDX magic number 0x{m:08x}: expected 0x{MAGIC_LABELS:08x} (u8 labels) or \
+                 0x{MAGIC_IMAGES:08x} (u8 images); the file is not an MNIST-style IDX file"
+            ),
+        ));
     }
     Ok(magic[3] as usize)
 }
 
-/// Parses the big-endian dimension words and returns the dims and their product.
-fn check_dims(path: &Path, raw: &[u8]) -> Result<(Vec<usize>, usize)> {
+/// Parses the big-endian dimension words and returns the dims and their product, which is
+/// at most [`MAX_ELEMENTS`].
+fn check_dims(path: &Path, raw: &[u8]) -> Result<(Vec<usize>, usize), DecodeError> {
     let dims: Vec<usize> = raw
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
     if let Some(k) = dims.iter().position(|&d| d == 0) {
-        bail!(
-            "{}: IDX dimension {k} is 0 (dims {dims:?}): the file holds no data or is corrupt",
-            path.display()
-        );
+        return Err(DecodeError::malformed(
+            path,
+            format!("IDX dimension {k} is 0 (dims {dims:?}): the header declares no data"),
+        ));
     }
     let total = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .with_context(|| {
-            format!(
-                "{}: IDX dimensions {dims:?} overflow the address space: corrupt header",
-                path.display()
+        .ok_or_else(|| {
+            DecodeError::malformed(
+                path,
+                format!("IDX dimensions {dims:?} overflow the address space"),
             )
         })?;
+    if total > MAX_ELEMENTS {
+        return Err(DecodeError::malformed(
+            path,
+            format!(
+                "IDX dimensions {dims:?} declare {total} elements, more than the limit of \
+                 {MAX_ELEMENTS}"
+            ),
+        ));
+    }
     Ok((dims, total))
 }
 
-fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
-    let p = path.display();
+fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
     let Some(magic) = bytes.first_chunk::<4>() else {
-        bail!(
-            "{p}: truncated: {} bytes, too short for the 4-byte IDX magic number",
-            bytes.len()
-        );
+        return Err(DecodeError::truncated(
+            path,
+            format!(
+                "{} bytes, too short for the 4-byte IDX magic number",
+                bytes.len()
+            ),
+        ));
     };
     let ndim = check_magic(path, *magic)?;
     let header_len = 4 + 4 * ndim;
     if bytes.len() < header_len {
-        bail!(
-            "{p}: truncated: {} bytes, too short for the {header_len}-byte IDX header",
-            bytes.len()
-        );
+        return Err(DecodeError::truncated(
+            path,
+            format!(
+                "{} bytes, too short for the {header_len}-byte IDX header",
+                bytes.len()
+            ),
+        ));
     }
     let (dims, expected) = check_dims(path, &bytes[4..header_len])?;
     let payload = &bytes[header_len..];
     if payload.len() < expected {
-        bail!(
-            "{p}: truncated: the header declares dims {dims:?}, i.e. {expected} payload bytes, \
-             but the file holds only {} payload bytes",
-            payload.len()
-        );
+        return Err(DecodeError::truncated(
+            path,
+            format!(
+                "the header declares dims {dims:?}, i.e. {expected} payload bytes, \
+                 but the file holds only {} payload bytes",
+                payload.len()
+            ),
+        ));
     }
     if payload.len() > expected {
-        bail!(
-            "{p}: {} unexpected bytes after the payload: the header declares dims {dims:?}, \
-             i.e. {expected} payload bytes, but the file holds {}",
-            payload.len() - expected,
-            payload.len()
-        );
+        return Err(DecodeError::malformed(
+            path,
+            format!(
+                "{} unexpected bytes after the payload: the header declares dims {dims:?}, \
+                 i.e. {expected} payload bytes, but the file holds {}",
+                payload.len() - expected,
+                payload.len()
+            ),
+        ));
     }
     Ok(IdxArray {
         dims,
@@ -172,21 +208,24 @@ fn parse_raw(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
     })
 }
 
-/// Maps a read error of the gzip decoder to a message naming the file.
-fn gzip_error(path: &Path, what: &str, e: std::io::Error) -> anyhow::Error {
-    let cause = if e.kind() == ErrorKind::UnexpectedEof {
-        "the gzip stream ends early".to_string()
+/// Maps a read error of the gzip decoder to an error naming the file: an early end of the
+/// stream is a truncation, anything else (bad deflate data, CRC or length mismatch) is
+/// corruption.
+fn gzip_error(path: &Path, what: &str, e: std::io::Error) -> DecodeError {
+    if e.kind() == ErrorKind::UnexpectedEof {
+        DecodeError::truncated(
+            path,
+            format!("the gzip stream ends early while reading the {what}"),
+        )
     } else {
-        e.to_string()
-    };
-    anyhow::anyhow!(
-        "{}: gzip stream is truncated or corrupt while reading the {what} ({cause})",
-        path.display()
-    )
+        DecodeError::malformed(
+            path,
+            format!("bad gzip stream while reading the {what}: {e}"),
+        )
+    }
 }
 
-fn parse_gzip(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
-    let p = path.display();
+fn parse_gzip(path: &Path, bytes: &[u8]) -> Result<IdxArray, DecodeError> {
     let mut dec = MultiGzDecoder::new(bytes);
     let mut magic = [0u8; 4];
     dec.read_exact(&mut magic)
@@ -196,26 +235,34 @@ fn parse_gzip(path: &Path, bytes: &[u8]) -> Result<IdxArray> {
     dec.read_exact(&mut dim_bytes)
         .map_err(|e| gzip_error(path, "IDX header", e))?;
     let (dims, expected) = check_dims(path, &dim_bytes)?;
-    // Never preallocate more than the compressed stream could possibly expand to.
-    let cap = expected.min(bytes.len().saturating_mul(DEFLATE_MAX_RATIO));
+    // Preallocate what the header declares only while that is plausible for the compressed
+    // length; beyond it the buffer grows with the data actually decompressed.
+    let cap = expected.min(bytes.len().saturating_mul(PREALLOC_RATIO));
     let mut data = Vec::with_capacity(cap);
-    // Reading one byte past the payload detects trailing data; reading to the end of the
-    // stream makes the decoder check the gzip CRC-32 and length trailer.
+    // Reading one byte past the payload detects trailing data, and the decoder never
+    // decompresses more than that; reading to the end of the stream makes it check the
+    // gzip CRC-32 and length trailer.
     dec.take((expected as u64).saturating_add(1))
         .read_to_end(&mut data)
         .map_err(|e| gzip_error(path, "IDX payload", e))?;
     if data.len() < expected {
-        bail!(
-            "{p}: truncated: the header declares dims {dims:?}, i.e. {expected} payload bytes, \
-             but the gunzipped stream holds only {} payload bytes",
-            data.len()
-        );
+        return Err(DecodeError::truncated(
+            path,
+            format!(
+                "the header declares dims {dims:?}, i.e. {expected} payload bytes, \
+                 but the gunzipped stream holds only {} payload bytes",
+                data.len()
+            ),
+        ));
     }
     if data.len() > expected {
-        bail!(
-            "{p}: unexpected data after the payload: the header declares dims {dims:?}, \
-             i.e. {expected} payload bytes, but the gunzipped stream holds more"
-        );
+        return Err(DecodeError::malformed(
+            path,
+            format!(
+                "unexpected data after the payload: the header declares dims {dims:?}, \
+                 i.e. {expected} payload bytes, but the gunzipped stream holds more"
+            ),
+        ));
     }
     Ok(IdxArray { dims, data })
 }
@@ -276,7 +323,7 @@ pub fn image_set_from_idx(
 /// Reads an IDX image file and its IDX label file (each raw or gzipped) into an
 /// [`ImageSet`] with `classes` classes, with all checks of [`read_idx`] and
 /// [`image_set_from_idx`]. No checksum is verified here; see
-/// [`registry::load`](crate::data::registry::load) for that.
+/// [`load`](fn@crate::data::load) for that.
 pub fn load_idx_pair(images_path: &Path, labels_path: &Path, classes: usize) -> Result<ImageSet> {
     let (images, labels) = rayon::join(|| read_idx(images_path), || read_idx(labels_path));
     image_set_from_idx(images_path, images?, labels_path, labels?, classes)

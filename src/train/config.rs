@@ -181,10 +181,7 @@ impl TrainConfig {
             self.model.layers.len() - 1
         );
         self.check_memory()?;
-        let ds = self
-            .data
-            .dataset
-            .parse::<crate::data::registry::Dataset>()?;
+        let ds = self.data.dataset.parse::<crate::data::Dataset>()?;
         let (_, rows, cols) = ds.shape();
         ensure!(
             self.data.shift < rows.min(cols),

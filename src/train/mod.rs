@@ -17,7 +17,7 @@ pub use run::{
 };
 pub use seeds::{SeedsSummary, train_seeds};
 
-use crate::data::registry::ImageSet;
+use crate::data::ImageSet;
 use crate::dynamics::{NoiseKey, Workspace, relax_with};
 use crate::energy::Energy;
 use crate::energy::cost::WeightedSquaredError;

@@ -17,7 +17,7 @@
 use super::{EpochMetrics, EpochResult, StopRequested, TrainConfig, Trainer};
 use crate::checkpoint::{self, Checkpoint, Tensor};
 use crate::config::{Change, Layered, diff};
-use crate::data::registry::{Check, Dataset, ImageSet, Split, load};
+use crate::data::{Check, Dataset, ImageSet, Split, load};
 use crate::energy::{Energy, ParamBlock};
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
@@ -165,7 +165,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
 pub fn load_sets(cfg: &TrainConfig, data_dir: &Path) -> anyhow::Result<(ImageSet, ImageSet)> {
     let ds: Dataset = cfg.data.dataset.parse()?;
     let check = if cfg.data.verify {
-        Check::Sha256
+        Check::Published
     } else {
         Check::Skip
     };

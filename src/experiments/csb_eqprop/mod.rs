@@ -22,7 +22,7 @@ pub mod plots;
 pub use config::{CsbExpConfig, Method};
 
 use crate::config::Layered;
-use crate::data::registry::{ImageSet, data_dir};
+use crate::data::{ImageSet, data_dir};
 use crate::experiments::ExpConfig;
 use crate::linalg::mean_std;
 use crate::real::Real;

@@ -20,7 +20,7 @@ use super::metrics::{LabelStats, Logistic, label_stats, nn_hamming, pack};
 use super::plots;
 use super::{Options, sample_reverse_with_progress, train_with_progress};
 use crate::config::Layered;
-use crate::data::registry::{self, Check, Dataset, ImageSet, Split};
+use crate::data::{self, Check, Dataset, ImageSet, Split};
 use crate::dynamics::NoiseKey;
 use crate::dynamics::reverse::ReverseSde;
 use crate::energy::oscillator::Oscillator;
@@ -126,8 +126,8 @@ fn quality(
 /// Runs the experiment; returns the summary written to `summary.json`.
 pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
-    let data_dir = registry::data_dir(opts.data_dir.as_deref())
-        .context("mnist01 needs the real MNIST files")?;
+    let data_dir =
+        data::data_dir(opts.data_dir.as_deref()).context("mnist01 needs the real MNIST files")?;
     match cfg.precision.as_str() {
         "f64" => run_typed::<f64>(&cfg, opts, &data_dir),
         _ => run_typed::<f32>(&cfg, opts, &data_dir),
@@ -140,9 +140,9 @@ fn run_typed<T: Real>(
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Value> {
     let t_start = Instant::now();
-    let train = registry::load(data_dir, Dataset::Mnist, Split::Train, Check::Sha256)
+    let train = data::load(data_dir, Dataset::Mnist, Split::Train, Check::Published)
         .context("loading MNIST (train)")?;
-    let test = registry::load(data_dir, Dataset::Mnist, Split::Test, Check::Sha256)
+    let test = data::load(data_dir, Dataset::Mnist, Split::Test, Check::Published)
         .context("loading MNIST (test)")?;
     let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let side = cfg.data.side;
