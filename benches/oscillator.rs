@@ -12,7 +12,10 @@
 //!
 //! Run: `cargo bench --bench oscillator`.
 
+#[path = "common/peak.rs"]
+mod peak;
 use criterion::{Criterion, Throughput};
+use peak::gemm_peak;
 use physlearn::dynamics::NoiseKey;
 use physlearn::dynamics::reverse::{ReverseSde, ReverseWorkspace, reverse_integrate};
 use physlearn::energy::Energy;
@@ -177,6 +180,11 @@ fn main() {
         cd * BATCH as f64
     );
     let sample_steps = rev * (SAMPLES * STEPS) as f64;
+    println!(
+        "machine reference: f32 GEMM peak measured in this run {:.0} GFLOP/s ({threads} threads); \
+         these kernels are per-pair elementwise passes without a FLOP model, so no fraction of it is claimed",
+        gemm_peak::<f32>() / 1e9
+    );
     println!(
         "reverse sampler, 10x10 lattice, f32: {:.3e} sample-steps/s = {:.0} samples/s at {FULL_STEPS} steps ({threads} threads)",
         sample_steps,

@@ -480,10 +480,7 @@ pub fn uniform_times(tau: f64, n: usize) -> Vec<f64> {
 impl ProtocolTrainConfig {
     /// Checks the configuration, naming the offending key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        ensure!(
-            self.temperature.is_finite() && self.temperature > 0.0,
-            "train.temperature must be > 0"
-        );
+        crate::config::check::positive("train.temperature", self.temperature)?;
         ensure!(!self.times.is_empty(), "train.times is empty");
         ensure!(
             self.times[0] >= 0.0

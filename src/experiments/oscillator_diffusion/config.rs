@@ -274,11 +274,9 @@ impl Gmm2dConfig {
         );
         self.oscillator.validate()?;
         self.train.validate()?;
-        ensure!(
-            self.sampling.samples > 1 && self.sampling.dt > 0.0,
-            "sampling: need samples > 1, dt > 0"
-        );
-        ensure!(self.es_dt > 0.0, "es_dt must be > 0");
+        ensure!(self.sampling.samples > 1, "sampling.samples must be > 1");
+        crate::config::check::positive("sampling.dt", self.sampling.dt)?;
+        crate::config::check::positive("es_dt", self.es_dt)?;
         ensure!(
             self.plot.extent > 0.0 && self.plot.resolution >= 11,
             "plot: need extent > 0, resolution ≥ 11"
@@ -441,10 +439,8 @@ impl Mnist01Config {
         );
         self.oscillator.validate()?;
         self.train.validate()?;
-        ensure!(
-            self.sampling.samples > 1 && self.sampling.dt > 0.0,
-            "sampling: need samples > 1, dt > 0"
-        );
+        ensure!(self.sampling.samples > 1, "sampling.samples must be > 1");
+        crate::config::check::positive("sampling.dt", self.sampling.dt)?;
         ensure!(
             self.eval.confident_prob > 0.5 && self.eval.confident_prob < 1.0,
             "eval.confident_prob must be in (0.5, 1)"
