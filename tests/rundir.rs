@@ -20,14 +20,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn sets(epochs: usize) -> Vec<String> {
-    vec![
-        "model.layers=[784, 8, 10]".into(),
-        "data.verify=false".into(),
-        format!("training.epochs={epochs}"),
-        "training.batch_size=10".into(),
-        "training.estimator=\"symmetric\"".into(),
-        "training.beta=0.5".into(),
-    ]
+    images::tiny_sets(epochs)
 }
 
 fn cfg(epochs: usize) -> TrainConfig {

@@ -11,18 +11,7 @@ mod images;
 use images::write_dataset;
 
 fn cfg(epochs: usize) -> TrainConfig {
-    TrainConfig::load(
-        None,
-        &[
-            "model.layers=[784, 8, 10]".into(),
-            "data.verify=false".into(),
-            format!("training.epochs={epochs}"),
-            "training.batch_size=10".into(),
-            "training.estimator=\"symmetric\"".into(),
-            "training.beta=0.5".into(),
-        ],
-    )
-    .unwrap()
+    TrainConfig::load(None, &images::tiny_sets(epochs)).unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {

@@ -135,7 +135,9 @@ pub fn resume_config(
     Ok((wanted, changes))
 }
 
-fn check_changes(record: &Path, changes: &[Change]) -> anyhow::Result<()> {
+/// Refuses `changes` to the configuration recorded in `record` other than to
+/// [`EXTENSIBLE_KEY`], naming each.
+pub(crate) fn check_changes(record: &Path, changes: &[Change]) -> anyhow::Result<()> {
     let refused: Vec<String> = changes
         .iter()
         .filter(|c| c.key != EXTENSIBLE_KEY)
@@ -145,7 +147,7 @@ fn check_changes(record: &Path, changes: &[Change]) -> anyhow::Result<()> {
         refused.is_empty(),
         "a resumed run keeps the configuration it was started with ({}); these values differ \
          from it:\n  {}\nOnly {EXTENSIBLE_KEY} may change (to extend the run). Start a new run \
-         with --out for other values.",
+         (or seed set) with --out for other values.",
         record.display(),
         refused.join("\n  ")
     );

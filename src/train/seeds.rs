@@ -11,7 +11,7 @@
 //! epoch start again). `<out>/seed-set.toml` records the configuration, which a resumed set
 //! keeps, as a resumed run does.
 
-use super::run::{EXTENSIBLE_KEY, Interrupted};
+use super::run::{Interrupted, check_changes, resume_config};
 use super::{TrainConfig, TrainOptions, TrainSummary, train};
 use crate::config::{Layered, diff};
 use crate::report::json::{write_atomic, write_csv_atomic, write_json_atomic};
@@ -160,25 +160,8 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
     }
     let record = opts.out.join(SEED_SET_CONFIG);
     if opts.claim == Claim::Resume {
-        let recorded = TrainConfig::load(
-            Some(
-                &std::fs::read_to_string(&record)
-                    .with_context(|| format!("cannot resume: reading {}", record.display()))?,
-            ),
-            &[],
-        )?;
-        let changes = diff(&recorded, &opts.cfg)?;
-        let refused: Vec<String> = changes
-            .iter()
-            .filter(|c| c.key != EXTENSIBLE_KEY)
-            .map(|c| c.to_string())
-            .collect();
-        ensure!(
-            refused.is_empty(),
-            "a resumed seed set keeps its configuration ({}); these values differ:\n  {}",
-            record.display(),
-            refused.join("\n  ")
-        );
+        let (recorded, _) = resume_config(&record, None, &[])?;
+        check_changes(&record, &diff(&recorded, &opts.cfg)?)?;
     }
     write_atomic(&record, opts.cfg.to_toml().as_bytes())?;
     let mut runs = vec![];

@@ -42,3 +42,15 @@ pub fn write_dataset(dir: &Path) {
         .unwrap();
     }
 }
+
+/// `--set` values of a tiny 784-8-10 symmetric-EqProp run on this data set.
+pub fn tiny_sets(epochs: usize) -> Vec<String> {
+    vec![
+        "model.layers=[784, 8, 10]".into(),
+        "data.verify=false".into(),
+        format!("training.epochs={epochs}"),
+        "training.batch_size=10".into(),
+        "training.estimator=\"symmetric\"".into(),
+        "training.beta=0.5".into(),
+    ]
+}
