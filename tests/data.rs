@@ -2,8 +2,10 @@
 //! on small synthetic files written to a private temporary directory. One test also loads
 //! the real MNIST test split when `PHYSLEARN_DATA` points at a directory holding it.
 
+#[path = "common/files.rs"]
+mod files;
+use files::{TempDir, idx_bytes};
 use flate2::Compression;
-use flate2::write::GzEncoder;
 use physlearn::data::idx;
 use physlearn::data::{self, data_dir, data_dir_from, verify};
 use physlearn::data::{
@@ -14,52 +16,13 @@ use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 // ------------------------------------------------------------------------------------------
 // Helpers (independent of the library's own encoders)
 // ------------------------------------------------------------------------------------------
 
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!(
-            "physlearn-data-test-{tag}-{}-{k}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = magic.to_be_bytes().to_vec();
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(data);
-    out
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
+    files::gzip_at(bytes, Compression::default())
 }
 
 fn write(path: &Path, bytes: &[u8]) {

@@ -7,14 +7,16 @@
 //! currently allocated and their peak since the last reset; each parser call is measured on
 //! its own thread's counters.
 
+#[path = "common/files.rs"]
+mod files;
+use files::idx_bytes;
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
 use physlearn::data::{Defect, ImageSet, cifar, idx};
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -86,19 +88,8 @@ const SLACK: usize = 256 << 10;
 // Inputs
 // ------------------------------------------------------------------------------------------
 
-fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = magic.to_be_bytes().to_vec();
-    for d in dims {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
-    out.extend_from_slice(data);
-    out
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
+    files::gzip_at(bytes, Compression::fast())
 }
 
 /// A small valid uncompressed IDX file: labels `[n]` or images `[n, rows, cols]`.
