@@ -15,8 +15,8 @@ use super::run::{Interrupted, check_changes, resume_config};
 use super::{TrainConfig, TrainOptions, TrainSummary, train};
 use crate::config::{Layered, diff};
 use crate::report::json::{write_atomic, write_csv_atomic, write_json_atomic};
+use crate::report::rundir::Claim;
 use crate::report::rundir::claim::{ClaimSpec, claim, contents};
-use crate::report::rundir::{Claim, RUN_MARKERS};
 use crate::report::table::Table;
 use anyhow::{Context, ensure};
 use serde::{Deserialize, Serialize};
@@ -100,19 +100,24 @@ pub struct SeedsSummary {
     pub runs: Vec<SeedRun>,
 }
 
-fn seed_set_spec(out: &Path, seeds: &[u64]) -> ClaimSpec<'static> {
+/// The command that continues the seed set `seeds` in `out`.
+fn resume_command(out: &Path, seeds: &[u64]) -> String {
     let list: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+    format!(
+        "physlearn train --resume {} --seeds {}",
+        out.display(),
+        list.join(",")
+    )
+}
+
+fn seed_set_spec(resume: &str) -> ClaimSpec<'static> {
     ClaimSpec {
         what: "seed set",
         is_marker: &|name, is_dir| {
             ["seeds.json", "seeds.csv", SEED_SET_CONFIG].contains(&name)
                 || (is_dir && name.starts_with("seed-"))
         },
-        resume_hint: Some(format!(
-            "continue it with `physlearn train --resume {} --seeds {}`",
-            out.display(),
-            list.join(",")
-        )),
+        resume_hint: Some(format!("continue it with `{resume}`")),
     }
 }
 
@@ -139,7 +144,6 @@ fn seed_claim(dir: &Path, cfg: &TrainConfig) -> anyhow::Result<Option<Claim>> {
         return Ok(Some(Claim::Resume));
     }
     // The seed stopped before its first epoch: nothing of it is worth keeping.
-    debug_assert!(markers.iter().all(|m| RUN_MARKERS.contains(&m.as_str())));
     Ok(Some(Claim::Overwrite))
 }
 
@@ -153,7 +157,8 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
             "--seeds lists seed {s} twice; each seed is one run"
         );
     }
-    let spec = seed_set_spec(&opts.out, seeds);
+    let resume = resume_command(&opts.out, seeds);
+    let spec = seed_set_spec(&resume);
     let (_lock, warnings) = claim(&opts.out, opts.claim, &spec)?;
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -200,12 +205,7 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
                 })
                 .map_err(|e| match e.downcast::<Interrupted>() {
                     Ok(mut i) => {
-                        i.resume = spec
-                            .resume_hint
-                            .clone()
-                            .unwrap_or_default()
-                            .replace("continue it with ", "")
-                            .replace('`', "");
+                        i.resume = resume.clone();
                         anyhow::Error::from(i)
                     }
                     Err(e) => e,

@@ -30,7 +30,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub struct RunDir {
     /// The run directory itself.
     pub path: PathBuf,
-    lock: RunLock,
+    /// Held for the value's lifetime; released (and its file removed) on drop.
+    _lock: RunLock,
     started: Instant,
     warnings: Vec<String>,
 }
@@ -174,7 +175,7 @@ impl RunDir {
         let (lock, warnings) = claim::claim(path, how, &ClaimSpec::run(run.resume_hint.clone()))?;
         let dir = RunDir {
             path: path.to_path_buf(),
-            lock,
+            _lock: lock,
             started: Instant::now(),
             warnings,
         };
@@ -203,7 +204,7 @@ impl RunDir {
         let (lock, warnings) = claim::claim(path, Claim::Resume, &ClaimSpec::run(None))?;
         let dir = RunDir {
             path: path.to_path_buf(),
-            lock,
+            _lock: lock,
             started: Instant::now(),
             warnings,
         };
@@ -227,11 +228,6 @@ impl RunDir {
     /// Warnings of the claim (a lock taken over, temporaries removed), for the user.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
-    }
-
-    /// The lock this process holds on the directory.
-    pub fn lock(&self) -> &RunLock {
-        &self.lock
     }
 
     /// Path of a file called `name` inside the run directory (nothing is created).
