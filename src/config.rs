@@ -181,13 +181,65 @@ pub fn layered<C: Serialize + DeserializeOwned + Default>(
     text: Option<&str>,
     sets: &[String],
 ) -> anyhow::Result<C> {
+    layered_with(text, sets, &[])
+}
+
+fn path_keys<'a>(groups: &[&[&'a str]]) -> Vec<&'a str> {
+    groups.iter().flat_map(|g| g.iter().copied()).collect()
+}
+
+/// Removes the value at the dotted `path` from `root`, if there.
+fn remove_path(root: &mut Table, path: &str) {
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut t = root;
+    for k in &keys[..keys.len() - 1] {
+        match t.get_mut(*k) {
+            Some(Value::Table(sub)) => t = sub,
+            _ => return,
+        }
+    }
+    t.remove(keys[keys.len() - 1]);
+}
+
+/// For each group of mutually exclusive keys, the keys of the group other than one that
+/// `given` reports as set (so a default of one alternative does not linger beside another).
+fn displaced<'a>(groups: &[&[&'a str]], given: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    let mut out = vec![];
+    for g in groups {
+        if let Some(chosen) = g.iter().find(|p| given(p)) {
+            out.extend(g.iter().filter(|p| *p != chosen));
+        }
+    }
+    out
+}
+
+/// As [`layered`], where `exclusive` lists groups of dotted keys that are alternatives
+/// (e.g. `["model.layers", "model.conv"]`): a layer that sets one of a group removes the
+/// others from the layers below it.
+pub fn layered_with<C: Serialize + DeserializeOwned + Default>(
+    text: Option<&str>,
+    sets: &[String],
+    exclusive: &[&[&str]],
+) -> anyhow::Result<C> {
     let mut base =
         Table::try_from(C::default()).context("serialising the default configuration")?;
     if let Some(text) = text {
         let over: Table = text.parse().context("configuration is not valid TOML")?;
+        let keys: Vec<&str> = path_keys(exclusive);
+        for p in displaced(exclusive, |p| {
+            keys.contains(&p) && lookup(&over, &p.split('.').collect::<Vec<_>>()).is_some()
+        }) {
+            remove_path(&mut base, p);
+        }
         merge(&mut base, over);
     }
     for s in sets {
+        let path = s.split_once('=').map_or(s.as_str(), |(p, _)| p.trim());
+        for p in displaced(exclusive, |p| {
+            path == p || path.starts_with(&format!("{p}."))
+        }) {
+            remove_path(&mut base, p);
+        }
         set_path(&mut base, s)?;
     }
     C::deserialize(Value::Table(base)).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
@@ -199,10 +251,13 @@ pub trait Layered: Serialize + DeserializeOwned + Default {
     /// Checks the values, naming the offending key.
     fn check(&self) -> anyhow::Result<()>;
 
+    /// Groups of dotted keys that are alternatives to each other (see [`layered_with`]).
+    const EXCLUSIVE: &'static [&'static [&'static str]] = &[];
+
     /// Defaults, then the TOML `text`, then `key=value` edits, then [`Layered::check`];
     /// unknown keys are errors that name the key.
     fn load(text: Option<&str>, sets: &[String]) -> anyhow::Result<Self> {
-        let cfg: Self = layered(text, sets)?;
+        let cfg: Self = layered_with(text, sets, Self::EXCLUSIVE)?;
         cfg.check()?;
         Ok(cfg)
     }

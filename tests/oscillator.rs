@@ -461,6 +461,7 @@ fn fm_config(rule: ScoreRule, times: Vec<f64>, steps: usize) -> ProtocolTrainCon
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-12,
+            weight_decay: 0.0,
         },
         lr_final_frac: 1e-3,
         cd1: Cd1Config {

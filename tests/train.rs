@@ -179,12 +179,14 @@ fn per_parameter_rates_scale_the_step_under_sgd_and_adam() {
         OptimizerConfig::Sgd {
             lr: 0.1,
             momentum: 0.9,
+            weight_decay: 0.0,
         },
         OptimizerConfig::Adam {
             lr: 0.1,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            weight_decay: 0.0,
         },
     ] {
         let mut opt = Optimizer::new(cfg, 3);

@@ -8,6 +8,7 @@
 pub mod bilinear;
 pub mod cost;
 pub mod hopfield;
+pub mod layered;
 pub mod oscillator;
 
 use crate::linalg::view_mut;
@@ -152,4 +153,16 @@ pub trait Energy<T: Real>: Send + Sync {
         let hv = view_mut(&mut hv, d);
         Mat::from_fn(nf, nf, |i, j| hv[(nc + i, j)])
     }
+}
+
+/// A substrate used as a classifier: its clamped input is the prefix `0..n_clamped`, its
+/// output block is nudged towards the target and read by argmax (the layered Hopfield nets
+/// trained by `physlearn train`).
+pub trait Classifier<T: Real>: Energy<T> {
+    /// Size of the clamped input (the prefix of the state).
+    fn n_clamped(&self) -> usize;
+    /// The output block as `(start, len)`.
+    fn output_block(&self) -> (usize, usize);
+    /// The layer shapes, for reports (e.g. `1×28×28 → 32×12×12 → 64×4×4 → 10`).
+    fn describe(&self) -> String;
 }

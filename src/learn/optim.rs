@@ -6,13 +6,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
-    /// Plain or momentum SGD: `v ← μ v + g`, `θ ← θ − lr v`.
+    /// Plain or momentum SGD with L2 weight decay, as PyTorch's `SGD`:
+    /// `g ← g + λ θ`, `v ← μ v + g`, `θ ← θ − lr v`.
     Sgd {
         /// Learning rate.
         lr: f64,
         /// Momentum μ (0 for plain SGD).
         #[serde(default)]
         momentum: f64,
+        /// Weight decay λ (0: none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        weight_decay: f64,
     },
     /// Adam (Kingma & Ba 2015) with bias correction.
     Adam {
@@ -27,7 +31,14 @@ pub enum OptimizerConfig {
         /// Denominator floor.
         #[serde(default = "default_eps")]
         eps: f64,
+        /// L2 weight decay λ added to the gradient, as PyTorch's `Adam` (0: none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        weight_decay: f64,
     },
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn default_b1() -> f64 {
@@ -47,8 +58,13 @@ impl OptimizerConfig {
     pub fn check(&self, key: &str) -> anyhow::Result<()> {
         use crate::config::check;
         match *self {
-            OptimizerConfig::Sgd { lr, momentum } => {
+            OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                weight_decay,
+            } => {
                 check::positive(&format!("{key}.lr"), lr)?;
+                check::non_negative(&format!("{key}.weight_decay"), weight_decay)?;
                 check::fraction(&format!("{key}.momentum"), momentum)
             }
             OptimizerConfig::Adam {
@@ -56,8 +72,10 @@ impl OptimizerConfig {
                 beta1,
                 beta2,
                 eps,
+                weight_decay,
             } => {
                 check::positive(&format!("{key}.lr"), lr)?;
+                check::non_negative(&format!("{key}.weight_decay"), weight_decay)?;
                 check::fraction(&format!("{key}.beta1"), beta1)?;
                 check::fraction(&format!("{key}.beta2"), beta2)?;
                 check::positive(&format!("{key}.eps"), eps)
@@ -118,10 +136,14 @@ impl Optimizer {
         let f = self.factor;
         let s = |i: usize| scale.map_or(1.0, |v| v[i]);
         match self.cfg {
-            OptimizerConfig::Sgd { lr, momentum } => {
+            OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                weight_decay,
+            } => {
                 let lr = lr * f;
                 for (i, ((p, m), &g)) in theta.iter_mut().zip(&mut self.m).zip(grad).enumerate() {
-                    *m = momentum * *m + g;
+                    *m = momentum * *m + g + weight_decay * *p;
                     *p -= lr * (s(i) * *m);
                 }
             }
@@ -130,6 +152,7 @@ impl Optimizer {
                 beta1,
                 beta2,
                 eps,
+                weight_decay,
             } => {
                 let lr = lr * f;
                 let c1 = 1.0 - beta1.powi(self.t as i32);
@@ -141,6 +164,7 @@ impl Optimizer {
                     .zip(grad)
                     .enumerate()
                 {
+                    let g = g + weight_decay * *p;
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
                     *p -= lr * s(i) * (*m / c1) / ((*v / c2).sqrt() + eps);

@@ -1,6 +1,7 @@
 //! Configuration of `physlearn train` (`configs/mnist-*.toml`).
 
 use crate::dynamics::{Langevin, Relaxation};
+use crate::energy::layered::{ConvSpec, DenseInit, PoolKind, Shape, Stage, check_stages};
 use crate::learn::{Estimator, OptimizerConfig};
 use anyhow::ensure;
 use serde::{Deserialize, Serialize};
@@ -21,12 +22,114 @@ pub struct TrainConfig {
     pub training: TrainingConfig,
 }
 
-/// A layered Hopfield network.
+/// A layered Hopfield network: a dense net (`layers`, input first) or a convolutional one
+/// (`conv` stages on the input image, then `dense` layers, the output last).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Layer sizes, input first (e.g. `[784, 500, 10]`).
+    /// Dense net: layer sizes, input first (e.g. `[784, 500, 10]`); empty for a conv net.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<usize>,
+    /// Conv net: the convolution + pooling stages applied to the input image, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conv: Vec<ConvLayer>,
+    /// Conv net: the dense layers after the last conv stage (sizes, the output last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dense: Vec<usize>,
+    /// Conv net: every conv stage's channel count is multiplied by this factor (rounded, at
+    /// least 1), so a narrower copy of a net fits a small machine.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub width: f64,
+    /// Conv net: images are zero-padded (centred) to `pad_to × pad_to` (0: as the dataset's).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pad_to: usize,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+fn one_usize() -> usize {
+    1
+}
+fn two() -> usize {
+    2
+}
+
+/// One convolution + pooling stage of a conv net (`[[model.conv]]`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConvLayer {
+    /// Output channels (before `model.width`).
+    pub channels: usize,
+    /// Kernel size (square).
+    pub kernel: usize,
+    /// Zero padding on each side (default 0).
+    #[serde(default)]
+    pub padding: usize,
+    /// Convolution stride (default 1).
+    #[serde(default = "one_usize")]
+    pub stride: usize,
+    /// Pooling window and stride (default 2; 1: no pooling).
+    #[serde(default = "two")]
+    pub pool: usize,
+    /// `max` (default) or `avg` pooling.
+    #[serde(default)]
+    pub pool_kind: PoolKind,
+}
+
+impl ModelConfig {
+    /// True for a conv net (`model.conv` given).
+    pub fn is_conv(&self) -> bool {
+        !self.conv.is_empty()
+    }
+
+    /// The input shape and the stages of a conv net for images of `(channels, rows, cols)`.
+    pub fn stages(&self, image: (usize, usize, usize)) -> (Shape, Vec<Stage>) {
+        let (c, h, w) = image;
+        let (h, w) = if self.pad_to > 0 {
+            (self.pad_to, self.pad_to)
+        } else {
+            (h, w)
+        };
+        let mut stages: Vec<Stage> = self
+            .conv
+            .iter()
+            .map(|l| {
+                Stage::Conv(ConvSpec {
+                    channels: ((l.channels as f64 * self.width).round() as usize).max(1),
+                    kernel: l.kernel,
+                    stride: l.stride,
+                    padding: l.padding,
+                    pool: l.pool,
+                    pool_kind: l.pool_kind,
+                })
+            })
+            .collect();
+        // PyTorch's default initialisation throughout, as the published conv EP code.
+        stages.extend(self.dense.iter().map(|&units| Stage::Dense {
+            units,
+            init: DenseInit::FanIn,
+        }));
+        (Shape::map(c, h, w), stages)
+    }
+
+    /// The number of units of every layer, input first, for images of `image` shape.
+    pub fn layer_sizes(&self, image: (usize, usize, usize)) -> anyhow::Result<Vec<usize>> {
+        if !self.is_conv() {
+            return Ok(self.layers.clone());
+        }
+        let (input, stages) = self.stages(image);
+        Ok(check_stages(input, &stages)?
+            .iter()
+            .map(|s| s.len())
+            .collect())
+    }
 }
 
 /// Which data.
@@ -106,6 +209,10 @@ impl Default for TrainConfig {
             precision: "f32".into(),
             model: ModelConfig {
                 layers: vec![784, 500, 10],
+                conv: vec![],
+                dense: vec![],
+                width: 1.0,
+                pad_to: 0,
             },
             data: DataConfig {
                 dataset: "mnist".into(),
@@ -132,6 +239,7 @@ impl Default for TrainConfig {
                 optimizer: OptimizerConfig::Sgd {
                     lr: 1.0,
                     momentum: 0.0,
+                    weight_decay: 0.0,
                 },
                 layer_lr: vec![0.1, 0.05],
                 lr_schedule: LrSchedule::Constant,
@@ -147,10 +255,7 @@ impl TrainConfig {
             self.precision == "f32" || self.precision == "f64",
             "precision must be \"f32\" or \"f64\""
         );
-        ensure!(
-            self.model.layers.len() >= 2,
-            "model.layers needs at least an input and an output layer"
-        );
+        self.check_model()?;
         ensure!(self.training.epochs > 0, "training.epochs must be > 0");
         ensure!(
             self.training.batch_size > 0,
@@ -168,20 +273,15 @@ impl TrainConfig {
             "training.layer_lr must hold rates > 0 (got {:?})",
             self.training.layer_lr
         );
+        let ds = self.data.dataset.parse::<crate::data::Dataset>()?;
+        let sizes = self.model.layer_sizes(ds.shape())?;
         ensure!(
-            self.model.layers.iter().all(|&n| n > 0),
-            "model.layers = {:?}: every layer needs at least one unit",
-            self.model.layers
-        );
-        ensure!(
-            self.training.layer_lr.is_empty()
-                || self.training.layer_lr.len() == self.model.layers.len() - 1,
+            self.training.layer_lr.is_empty() || self.training.layer_lr.len() == sizes.len() - 1,
             "training.layer_lr has {} entries, expected one per weight layer ({})",
             self.training.layer_lr.len(),
-            self.model.layers.len() - 1
+            sizes.len() - 1
         );
-        self.check_memory()?;
-        let ds = self.data.dataset.parse::<crate::data::Dataset>()?;
+        self.check_memory(&sizes)?;
         let (_, rows, cols) = ds.shape();
         ensure!(
             self.data.shift < rows.min(cols),
@@ -193,19 +293,79 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
+    /// Checks the model table: a dense net or a conv net (not both), with layers that chain.
+    fn check_model(&self) -> anyhow::Result<()> {
+        let m = &self.model;
+        if !m.is_conv() {
+            ensure!(
+                m.dense.is_empty() && m.pad_to == 0 && m.width == 1.0,
+                "model.dense, model.pad_to and model.width are for conv nets (model.conv)"
+            );
+            ensure!(
+                m.layers.len() >= 2,
+                "model.layers needs at least an input and an output layer"
+            );
+            ensure!(
+                m.layers.iter().all(|&n| n > 0),
+                "model.layers = {:?}: every layer needs at least one unit",
+                m.layers
+            );
+            return Ok(());
+        }
+        ensure!(
+            m.layers.is_empty(),
+            "model.layers (a dense net, input first) and model.conv (a conv net) are exclusive: \
+             give a conv net's dense layers as model.dense"
+        );
+        ensure!(
+            !m.dense.is_empty(),
+            "model.dense must end the conv net with its output layer (e.g. [10])"
+        );
+        crate::config::check::positive("model.width", m.width)?;
+        let ds = self.data.dataset.parse::<crate::data::Dataset>()?;
+        let (c, h, w) = ds.shape();
+        ensure!(
+            m.pad_to == 0 || (m.pad_to >= h && m.pad_to >= w),
+            "model.pad_to = {} is smaller than the {h}×{w} images of {}",
+            m.pad_to,
+            ds.name()
+        );
+        let (input, stages) = m.stages((c, h, w));
+        check_stages(input, &stages).map_err(|e| anyhow::anyhow!("model: {e}"))?;
+        Ok(())
+    }
+
     /// Checks, before anything is allocated, that the network and its training state fit in
     /// memory: the parameters in the run's precision plus the f64 master copy, gradient,
     /// optimizer moments and rate scales, and the states of the batch's phases.
-    fn check_memory(&self) -> anyhow::Result<()> {
-        let l = &self.model.layers;
+    fn check_memory(&self, l: &[usize]) -> anyhow::Result<()> {
         let prec: u128 = if self.precision == "f64" { 8 } else { 4 };
         let mut params: Option<u128> = Some(0);
-        for w in l.windows(2) {
-            params = params.and_then(|p| {
-                (w[0] as u128)
-                    .checked_mul(w[1] as u128)
-                    .and_then(|m| p.checked_add(m + w[1] as u128))
-            });
+        if self.model.is_conv() {
+            // Conv weights are far fewer than a dense net of the same layers would hold.
+            let (input, stages) = self
+                .model
+                .stages(self.data.dataset.parse::<crate::data::Dataset>()?.shape());
+            let mut below = input;
+            for st in &stages {
+                let (n, out) = match *st {
+                    Stage::Conv(c) => {
+                        let out = check_stages(below, &[*st])?[1];
+                        (c.channels * below.c * c.kernel * c.kernel + c.channels, out)
+                    }
+                    Stage::Dense { units, .. } => (units * below.len() + units, Shape::flat(units)),
+                };
+                params = params.and_then(|p| p.checked_add(n as u128));
+                below = out;
+            }
+        } else {
+            for w in l.windows(2) {
+                params = params.and_then(|p| {
+                    (w[0] as u128)
+                        .checked_mul(w[1] as u128)
+                        .and_then(|m| p.checked_add(m + w[1] as u128))
+                });
+            }
         }
         let dim: u128 = l.iter().map(|&n| n as u128).sum();
         let batch = (self.training.batch_size as u128).max(1000);
@@ -215,7 +375,12 @@ impl TrainConfig {
         });
         crate::mem::check(
             &format!(
-                "model.layers = {l:?} ({} parameters) with batches of {}",
+                "{}{l:?} ({} parameters) with batches of {}",
+                if self.model.is_conv() {
+                    "a conv net of layer sizes "
+                } else {
+                    "model.layers = "
+                },
                 params.map_or("too many".to_string(), |p| p.to_string()),
                 self.training.batch_size
             ),
@@ -225,6 +390,9 @@ impl TrainConfig {
 }
 
 impl crate::config::Layered for TrainConfig {
+    /// A conv net's `model.conv` replaces the default dense `model.layers` and vice versa.
+    const EXCLUSIVE: &'static [&'static [&'static str]] = &[&["model.layers", "model.conv"]];
+
     fn check(&self) -> anyhow::Result<()> {
         self.validate()
     }

@@ -19,9 +19,10 @@ pub use seeds::{SeedsSummary, train_seeds};
 
 use crate::data::ImageSet;
 use crate::dynamics::{NoiseKey, Workspace, relax_with};
-use crate::energy::Energy;
+use crate::energy::Classifier;
 use crate::energy::cost::WeightedSquaredError;
 use crate::energy::hopfield::Hopfield;
+use crate::energy::layered::Layered;
 use crate::learn::{EqProp, Optimizer, PhaseSpec};
 use crate::real::Real;
 use indicatif::ProgressBar;
@@ -100,6 +101,31 @@ fn argmax<T: Real>(v: &[T]) -> usize {
     best
 }
 
+/// Where an image sits in the input layer: a `rows × cols` frame (at least the image's
+/// size), the image centred in it and the border zero (`model.pad_to`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Rows of the frame.
+    pub rows: usize,
+    /// Columns of the frame.
+    pub cols: usize,
+}
+
+impl Frame {
+    /// The frame of `cfg`'s model for the images of `set`.
+    pub fn of(cfg: &TrainConfig, set: &ImageSet) -> Self {
+        let p = cfg.model.pad_to;
+        if p > 0 {
+            Frame { rows: p, cols: p }
+        } else {
+            Frame {
+                rows: set.rows,
+                cols: set.cols,
+            }
+        }
+    }
+}
+
 /// The initial states (inputs in `[0, 1]` clamped, free units at 0) and one-hot targets of
 /// the images `idx` of `set`, for a network of state dimension `dim`.
 pub fn batch_state<T: Real>(set: &ImageSet, idx: &[usize], dim: usize) -> (Vec<T>, Vec<T>) {
@@ -116,35 +142,59 @@ pub fn batch_state_shifted<T: Real>(
     shift: usize,
     key: NoiseKey,
 ) -> (Vec<T>, Vec<T>) {
-    let n_in = set.dim();
+    let frame = Frame {
+        rows: set.rows,
+        cols: set.cols,
+    };
+    batch_state_framed(set, idx, dim, frame, shift, key)
+}
+
+/// As [`batch_state_shifted`], with each image centred in `frame` (zero border).
+pub fn batch_state_framed<T: Real>(
+    set: &ImageSet,
+    idx: &[usize],
+    dim: usize,
+    frame: Frame,
+    shift: usize,
+    key: NoiseKey,
+) -> (Vec<T>, Vec<T>) {
     let (rows, cols) = (set.rows as isize, set.cols as isize);
+    let (fr, fc) = (frame.rows as isize, frame.cols as isize);
+    let (top, left) = ((fr - rows) / 2, (fc - cols) / 2);
+    let n_in = set.channels * frame.rows * frame.cols;
+    let plain = shift == 0 && (fr, fc) == (rows, cols);
     let mut x = vec![T::zero(); idx.len() * dim];
     let mut y = vec![T::zero(); idx.len() * set.classes];
     for (b, &i) in idx.iter().enumerate() {
         let dst = &mut x[b * dim..b * dim + n_in];
         let img = set.image(i);
-        if shift == 0 {
+        if plain {
             for (d, &p) in dst.iter_mut().zip(img) {
                 *d = T::of(p as f64 / 255.0);
             }
         } else {
-            let s = shift as i64;
-            let mut rng = key.rng(i as u64, 0);
-            let dy = rand::Rng::random_range(&mut rng, -s..=s) as isize;
-            let dx = rand::Rng::random_range(&mut rng, -s..=s) as isize;
+            let (dy, dx) = if shift == 0 {
+                (0, 0)
+            } else {
+                let s = shift as i64;
+                let mut rng = key.rng(i as u64, 0);
+                let dy = rand::Rng::random_range(&mut rng, -s..=s) as isize;
+                let dx = rand::Rng::random_range(&mut rng, -s..=s) as isize;
+                (dy, dx)
+            };
             for (dch, ich) in dst
-                .chunks_exact_mut((rows * cols) as usize)
+                .chunks_exact_mut((fr * fc) as usize)
                 .zip(img.chunks_exact((rows * cols) as usize))
             {
-                for r in 0..rows {
-                    let sr = r - dy;
+                for r in 0..fr {
+                    let sr = r - top - dy;
                     if !(0..rows).contains(&sr) {
                         continue;
                     }
-                    for q in 0..cols {
-                        let sq = q - dx;
+                    for q in 0..fc {
+                        let sq = q - left - dx;
                         if (0..cols).contains(&sq) {
-                            dch[(r * cols + q) as usize] =
+                            dch[(r * fc + q) as usize] =
                                 T::of(ich[(sr * cols + sq) as usize] as f64 / 255.0);
                         }
                     }
@@ -156,9 +206,24 @@ pub fn batch_state_shifted<T: Real>(
     (x, y)
 }
 
+/// The network `cfg` describes, freshly initialised from its seed, for images of `image`
+/// shape `(channels, rows, cols)`: the dense Hopfield net for `model.layers`, the layered
+/// conv net for `model.conv`.
+pub fn build_net<T: Real>(
+    cfg: &TrainConfig,
+    image: (usize, usize, usize),
+) -> anyhow::Result<Box<dyn Classifier<T>>> {
+    if cfg.model.is_conv() {
+        let (input, stages) = cfg.model.stages(image);
+        Ok(Box::new(Layered::<T>::new(input, &stages, cfg.seed)?))
+    } else {
+        Ok(Box::new(Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?))
+    }
+}
+
 /// Test-split error of the network: free phase with the configured dynamics, argmax output.
 pub fn evaluate<T: Real>(
-    net: &Hopfield<T>,
+    net: &dyn Classifier<T>,
     cfg: &TrainConfig,
     set: &ImageSet,
     key: NoiseKey,
@@ -169,7 +234,7 @@ pub fn evaluate<T: Real>(
 /// Error rate and per-sample free-phase energies (at the end of the configured free phase) of
 /// the network on `set`.
 pub fn evaluate_energies<T: Real>(
-    net: &Hopfield<T>,
+    net: &dyn Classifier<T>,
     cfg: &TrainConfig,
     set: &ImageSet,
     key: NoiseKey,
@@ -181,8 +246,9 @@ pub fn evaluate_energies<T: Real>(
     let mut wrong = 0usize;
     let mut energies = Vec::with_capacity(set.n);
     let mut ws = Workspace::new();
+    let frame = Frame::of(cfg, set);
     for (bi, chunk) in (0..set.n).collect::<Vec<_>>().chunks(bs).enumerate() {
-        let (mut x, _) = batch_state::<T>(set, chunk, d);
+        let (mut x, _) = batch_state_framed::<T>(set, chunk, d, frame, 0, NoiseKey::new(0, 0));
         relax_with(
             net,
             &mut x,
@@ -209,7 +275,7 @@ pub fn evaluate_energies<T: Real>(
 /// without the input's own `½‖x_in‖²` (a per-image constant that would swamp the
 /// differences the dynamics and the training make); `drive` is the batch's cached drive.
 fn state_energies<T: Real>(
-    net: &Hopfield<T>,
+    net: &dyn Classifier<T>,
     x: &[T],
     drive: &[T],
     scratch: &mut [T],
@@ -241,7 +307,7 @@ pub struct EpochStats {
 /// `physlearn train`, reusable by experiments.
 pub struct Trainer<T: Real> {
     /// The network (parameters in `T`).
-    pub net: Hopfield<T>,
+    pub net: Box<dyn Classifier<T>>,
     /// Optimizer state.
     pub opt: Optimizer,
     /// Parameters in f64 (the optimizer's copy).
@@ -259,7 +325,8 @@ pub struct Trainer<T: Real> {
 impl<T: Real> Trainer<T> {
     /// A freshly initialised network and optimizer for `cfg`.
     pub fn new(cfg: &TrainConfig) -> anyhow::Result<Self> {
-        let net = Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?;
+        let image = cfg.data.dataset.parse::<crate::data::Dataset>()?.shape();
+        let net = build_net::<T>(cfg, image)?;
         let blocks = net.param_blocks();
         let np = net.n_params();
         // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}.
@@ -330,10 +397,11 @@ impl<T: Real> Trainer<T> {
                 return Err(StopRequested.into());
             }
             let idx = &order[bi * bs..(bi + 1) * bs];
-            let (x0, y) = batch_state_shifted::<T>(
+            let (x0, y) = batch_state_framed::<T>(
                 set,
                 idx,
                 d,
+                Frame::of(cfg, set),
                 cfg.data.shift,
                 self.key.child(4).child(epoch as u64),
             );
@@ -346,7 +414,7 @@ impl<T: Real> Trainer<T> {
             let step_key = self.key.child(2).child((epoch * nb + bi) as u64);
             let out = self
                 .ep
-                .gradient(&self.net, &x0, nc, &cost, step_key, &mut self.ws)?;
+                .gradient(&*self.net, &x0, nc, &cost, step_key, &mut self.ws)?;
             for (b, &i) in idx.iter().enumerate() {
                 if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
                     != set.labels[i] as usize
@@ -355,7 +423,7 @@ impl<T: Real> Trainer<T> {
                 }
             }
             state_energies(
-                &self.net,
+                &*self.net,
                 &out.free_state,
                 self.ws.drive(),
                 &mut e,
@@ -382,7 +450,7 @@ impl<T: Real> Trainer<T> {
     /// Error and per-sample energies on `set` (keyed by `epoch` for noisy dynamics).
     pub fn evaluate(&self, set: &ImageSet, epoch: usize) -> anyhow::Result<(f64, Vec<f64>)> {
         evaluate_energies(
-            &self.net,
+            &*self.net,
             &self.cfg,
             set,
             self.key.child(3).child(epoch as u64),

@@ -18,7 +18,7 @@ use super::{EpochMetrics, EpochResult, StopRequested, TrainConfig, Trainer};
 use crate::checkpoint::{self, Checkpoint, Tensor};
 use crate::config::{Change, Layered, diff};
 use crate::data::{Check, Dataset, ImageSet, Split, load};
-use crate::energy::{Energy, ParamBlock};
+use crate::energy::ParamBlock;
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::rundir::{Claim, NewRun, RunDir};
@@ -181,15 +181,30 @@ pub fn load_sets(cfg: &TrainConfig, data_dir: &Path) -> anyhow::Result<(ImageSet
     } else {
         test_set
     };
-    ensure!(
-        cfg.model.layers[0] == train_set.dim()
-            && *cfg.model.layers.last().unwrap() == train_set.classes,
-        "model.layers = {:?} does not fit {}: the input layer must have {} units and the output layer {}",
-        cfg.model.layers,
-        ds.name(),
-        train_set.dim(),
-        train_set.classes
-    );
+    if cfg.model.is_conv() {
+        let out = *cfg
+            .model
+            .dense
+            .last()
+            .expect("validated: model.dense is not empty");
+        ensure!(
+            out == train_set.classes,
+            "model.dense = {:?} does not fit {}: the output layer must have {} units",
+            cfg.model.dense,
+            ds.name(),
+            train_set.classes
+        );
+    } else {
+        ensure!(
+            cfg.model.layers[0] == train_set.dim()
+                && *cfg.model.layers.last().unwrap() == train_set.classes,
+            "model.layers = {:?} does not fit {}: the input layer must have {} units and the output layer {}",
+            cfg.model.layers,
+            ds.name(),
+            train_set.dim(),
+            train_set.classes
+        );
+    }
     ensure!(
         train_set.n >= cfg.training.batch_size,
         "an epoch would have no batch: {} training images (data.train_limit = {}) are fewer \
@@ -470,7 +485,7 @@ fn summarize(
     let secs = times.iter().sum::<f64>() / times.len() as f64;
     Ok(TrainSummary {
         dataset: cfg.data.dataset.clone(),
-        layers: cfg.model.layers.clone(),
+        layers: layer_sizes(cfg),
         estimator: cfg.training.estimator.name().to_string(),
         epochs: last.epoch,
         test_error: last.test_error,
@@ -509,4 +524,14 @@ fn write_metrics(dir: &RunDir, history: &[EpochMetrics]) -> anyhow::Result<()> {
         ],
         &rows,
     )
+}
+
+/// The number of units of every layer of `cfg`'s network, input first.
+pub(crate) fn layer_sizes(cfg: &TrainConfig) -> Vec<usize> {
+    cfg.data
+        .dataset
+        .parse::<crate::data::Dataset>()
+        .ok()
+        .and_then(|d| cfg.model.layer_sizes(d.shape()).ok())
+        .unwrap_or_else(|| cfg.model.layers.clone())
 }

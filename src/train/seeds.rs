@@ -225,7 +225,7 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
     let train_err: Vec<f64> = runs.iter().map(|r| r.train_error).collect();
     let out = SeedsSummary {
         dataset: opts.cfg.data.dataset.clone(),
-        layers: opts.cfg.model.layers.clone(),
+        layers: super::run::layer_sizes(&opts.cfg),
         estimator: opts.cfg.training.estimator.name().to_string(),
         seeds: seeds.to_vec(),
         test_error: Spread::of(&test),

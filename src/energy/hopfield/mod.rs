@@ -11,7 +11,7 @@
 
 mod thin;
 
-use super::{Energy, ParamBlock};
+use super::{Classifier, Energy, ParamBlock};
 use crate::linalg::{gemm, view, view_mut};
 use crate::real::Real;
 use anyhow::{bail, ensure};
@@ -600,5 +600,19 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                 }
             }
         }
+    }
+}
+
+impl<T: Real> Classifier<T> for Hopfield<T> {
+    fn n_clamped(&self) -> usize {
+        self.sizes[0]
+    }
+    fn output_block(&self) -> (usize, usize) {
+        let l = self.sizes.len() - 1;
+        (self.offs[l], self.sizes[l])
+    }
+    fn describe(&self) -> String {
+        let s: Vec<String> = self.sizes.iter().map(|n| n.to_string()).collect();
+        s.join(" → ")
     }
 }

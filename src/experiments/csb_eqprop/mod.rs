@@ -199,7 +199,7 @@ fn run_typed<T: Real>(
             let mut c = main_cfg(*m);
             c.training.free = relax;
             let (err, e) = evaluate_energies(
-                &tr.net,
+                &*tr.net,
                 &c,
                 &eval_set,
                 crate::dynamics::NoiseKey::new(cfg.train.seed, 0x5A3E),
@@ -220,7 +220,7 @@ fn run_typed<T: Real>(
     let mut conv_curves: Vec<(String, Vec<f64>)> = vec![];
     for (m, tr) in methods.iter().zip(&nets) {
         let reference = energy_trace(
-            &tr.net,
+            &*tr.net,
             &eval_set,
             &cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1),
         )?;
@@ -228,7 +228,7 @@ fn run_typed<T: Real>(
         let mut row = serde_json::Map::new();
         for dm in methods {
             let trace = energy_trace(
-                &tr.net,
+                &*tr.net,
                 &eval_set,
                 &cfg.run_config(dm, kmax, 1, beta, 0.0, 1),
             )?;
@@ -347,11 +347,10 @@ fn claim(text: &str, paper: &str, measured: String, holds: Option<bool>) -> Valu
 /// Mean free-phase energy (without the input's own `½‖x‖²`) of `set` after each iteration of
 /// the free dynamics of `cfg` (noise-free).
 fn energy_trace<T: Real>(
-    net: &crate::energy::hopfield::Hopfield<T>,
+    net: &dyn crate::energy::Classifier<T>,
     set: &ImageSet,
     cfg: &TrainConfig,
 ) -> anyhow::Result<Vec<f64>> {
-    use crate::energy::Energy;
     let (d, nc) = (net.dim(), net.n_clamped());
     let idx: Vec<usize> = (0..set.n).collect();
     let (mut x, _) = crate::train::batch_state::<T>(set, &idx, d);

@@ -222,6 +222,7 @@ impl Default for Gmm2dConfig {
                     beta1: 0.9,
                     beta2: 0.999,
                     eps: 1e-12,
+                    weight_decay: 0.0,
                 },
                 lr_final_frac: 1e-3,
                 cd1: Cd1Config {
@@ -382,6 +383,7 @@ impl Default for Mnist01Config {
                     beta1: 0.9,
                     beta2: 0.999,
                     eps: 1e-8,
+                    weight_decay: 0.0,
                 },
                 lr_final_frac: 0.05,
                 cd1: Cd1Config {

@@ -190,6 +190,7 @@ impl Default for TrainConfig {
                 beta1: 0.9,
                 beta2: 0.999,
                 eps: 1e-8,
+                weight_decay: 0.0,
             },
             eval_every: 20,
             eval_batch: 256,

@@ -1,0 +1,357 @@
+//! The layered energy with convolutional couplings: every derivative against finite
+//! differences in f64 on tiny conv nets, symmetric EqProp against implicit differentiation
+//! and BPTT, the dense-only layered net against the dense Hopfield net, and the shape errors.
+
+mod common;
+use common::*;
+use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
+use physlearn::energy::cost::WeightedSquaredError;
+use physlearn::energy::layered::{ConvSpec, Layered, PoolKind, Shape, Stage};
+use physlearn::energy::{Classifier, Energy};
+use physlearn::learn::exact::{bptt_gradient, implicit_gradient, mean_cost};
+use physlearn::learn::{EqProp, Estimator, PhaseSpec};
+use physlearn::linalg::{dist, norm};
+
+fn conv(
+    channels: usize,
+    kernel: usize,
+    padding: usize,
+    stride: usize,
+    pool: usize,
+    kind: PoolKind,
+) -> Stage {
+    Stage::Conv(ConvSpec {
+        channels,
+        kernel,
+        stride,
+        padding,
+        pool,
+        pool_kind: kind,
+    })
+}
+
+fn dense(units: usize) -> Stage {
+    Stage::Dense {
+        units,
+        init: physlearn::energy::layered::DenseInit::Glorot,
+    }
+}
+
+/// `e` with every parameter scaled by `scale` and small, distinct non-zero biases.
+fn with_biases(mut e: Layered<f64>, scale: f64) -> Layered<f64> {
+    let blocks = e.param_blocks();
+    let mut th: Vec<f64> = e.params().iter().map(|v| scale * v).collect();
+    for b in blocks.iter().filter(|b| b.name.starts_with('b')) {
+        for (i, v) in th[b.offset..b.offset + b.len()].iter_mut().enumerate() {
+            *v = 0.2 + 0.05 * ((i % 7) as f64 - 3.0);
+        }
+    }
+    e.set_params(&th).unwrap();
+    e
+}
+
+#[test]
+fn tiny_conv_nets_pass_every_derivative_check() {
+    let nets: Vec<(Shape, Vec<Stage>)> = vec![
+        // The tiny net: 1×6×6 → conv 3×3, 2 channels → max-pool 2 → dense 2.
+        (
+            Shape::map(1, 6, 6),
+            vec![conv(2, 3, 1, 1, 2, PoolKind::Max), dense(2)],
+        ),
+        // Two conv layers (the second free on both sides), no padding, average pooling.
+        (
+            Shape::map(2, 8, 8),
+            vec![
+                conv(3, 3, 0, 1, 2, PoolKind::Max),
+                conv(2, 2, 1, 1, 2, PoolKind::Avg),
+                dense(3),
+            ],
+        ),
+        // A strided convolution without pooling, and a dense layer between conv layers' outputs.
+        (
+            Shape::map(1, 7, 7),
+            vec![conv(2, 3, 0, 2, 1, PoolKind::Max), dense(4), dense(2)],
+        ),
+    ];
+    for (i, (input, stages)) in nets.into_iter().enumerate() {
+        let e = Layered::<f64>::new(input, &stages, 3 + i as u64).unwrap();
+        let nc = e.n_clamped();
+        let mut e = with_biases(e, 1.0);
+        checks::all(&mut e, nc, 11 + 100 * i as u64);
+    }
+}
+
+#[test]
+fn dense_layered_net_is_the_dense_hopfield_net() {
+    use physlearn::energy::hopfield::Hopfield;
+    let sizes = [7, 5, 3];
+    let h = Hopfield::<f64>::new(&sizes, 4).unwrap();
+    let stages: Vec<Stage> = sizes[1..].iter().map(|&u| dense(u)).collect();
+    let mut l = Layered::<f64>::new(Shape::flat(7), &stages, 4).unwrap();
+    assert_eq!(
+        l.param_blocks(),
+        h.param_blocks(),
+        "same parameter layout and names"
+    );
+    let th: Vec<f64> = (0..h.n_params())
+        .map(|i| ((i * 37) % 11) as f64 * 0.05 - 0.25)
+        .collect();
+    let mut h = h;
+    h.set_params(&th).unwrap();
+    l.set_params(&th).unwrap();
+    let x = checks::states(&l, 4, 9);
+    let (mut eh, mut el) = (vec![0.0; 4], vec![0.0; 4]);
+    h.energy(&x, &mut eh);
+    l.energy(&x, &mut el);
+    assert!(max_abs_diff(&eh, &el) < 1e-12);
+    let (mut gh, mut gl) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    h.grad_x(&x, &mut gh);
+    l.grad_x(&x, &mut gl);
+    assert!(max_abs_diff(&gh, &gl) < 1e-12);
+    let w = [1.0, 0.5, -0.5, 2.0];
+    let (mut ph, mut pl) = (vec![0.0; th.len()], vec![0.0; th.len()]);
+    h.grad_theta(&x, &w, &mut ph);
+    l.grad_theta(&x, &w, &mut pl);
+    assert!(max_abs_diff(&ph, &pl) < 1e-12);
+}
+
+/// A 1×6×6 → conv 3×3 (2 channels, padding 1) → max-pool 2 → dense 3 net, scaled weights,
+/// with 5 random inputs and one-hot targets.
+fn conv_setup(scale: f64) -> (Layered<f64>, Vec<f64>, WeightedSquaredError<f64>) {
+    let stages = [conv(2, 3, 1, 1, 2, PoolKind::Max), dense(3)];
+    let e = with_biases(
+        Layered::<f64>::new(Shape::map(1, 6, 6), &stages, 9).unwrap(),
+        scale,
+    );
+    let (d, nc) = (e.dim(), e.n_clamped());
+    let n = 5;
+    let mut rng = NoiseKey::new(4, 4).rng(0, 0);
+    let mut x0 = vec![0.0; n * d];
+    let mut target = vec![0.0; n * 3];
+    for b in 0..n {
+        for i in 0..nc {
+            x0[b * d + i] = rand::Rng::random::<f64>(&mut rng);
+        }
+        target[b * 3 + b % 3] = 1.0;
+    }
+    let (start, len) = e.output_block();
+    let cost = WeightedSquaredError {
+        start,
+        len,
+        target,
+        weight: vec![1.0; n],
+    };
+    (e, x0, cost)
+}
+
+#[test]
+fn bptt_through_a_conv_net_matches_finite_differences() {
+    let (mut e, x0, cost) = conv_setup(0.6);
+    let nc = e.n_clamped();
+    let dyn_ = Langevin {
+        dt: 0.3,
+        steps: 30,
+        temperature: 0.0,
+    };
+    let key = NoiseKey::new(0, 0);
+    let mut ws = Workspace::new();
+    let (g, _) = bptt_gradient(&e, &x0, nc, &dyn_, &cost, key, &mut ws).unwrap();
+    let theta = e.params().to_vec();
+    let h = 1e-7;
+    let mut fd = vec![0.0; theta.len()];
+    for i in 0..theta.len() {
+        let mut t = theta.clone();
+        let mut l = [0.0; 2];
+        for (s, sign) in [1.0, -1.0].iter().enumerate() {
+            t[i] = theta[i] + sign * h;
+            e.set_params(&t).unwrap();
+            let mut x = x0.clone();
+            relax(&e, &mut x, nc, &dyn_, None, key, "free", &mut ws, None).unwrap();
+            l[s] = mean_cost(&cost, &x, e.dim());
+        }
+        fd[i] = (l[0] - l[1]) / (2.0 * h);
+    }
+    assert!(
+        norm(&fd) > 1e-3,
+        "degenerate test: the loss does not depend on θ"
+    );
+    assert!(
+        dist(&g, &fd) < 1e-6 * (1.0 + norm(&fd)),
+        "BPTT vs finite differences: {}",
+        dist(&g, &fd)
+    );
+}
+
+#[test]
+fn symmetric_eqprop_on_a_conv_net_matches_implicit_differentiation_and_bptt() {
+    let (e, x0, cost) = conv_setup(0.6);
+    let nc = e.n_clamped();
+    let long = Langevin {
+        dt: 0.3,
+        steps: 3000,
+        temperature: 0.0,
+    };
+    let mut ws = Workspace::new();
+    let (gb, xeq) = bptt_gradient(&e, &x0, nc, &long, &cost, NoiseKey::new(0, 0), &mut ws).unwrap();
+    let gi = implicit_gradient(&e, &xeq, nc, &cost);
+    let pinned = xeq.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+    assert!(
+        norm(&gi) > 1e-3,
+        "degenerate test: ‖∇L‖ = {}, {pinned} pinned units",
+        norm(&gi)
+    );
+    assert!(
+        dist(&gb, &gi) < 1e-8 * norm(&gi),
+        "implicit vs BPTT: {}",
+        dist(&gb, &gi) / norm(&gi)
+    );
+    let g = EqProp::new(Estimator::Symmetric, 1e-4, PhaseSpec::finite(long))
+        .gradient(&e, &x0, nc, &cost, NoiseKey::new(0, 0), &mut ws)
+        .unwrap()
+        .grad;
+    let rel = dist(&g, &gi) / norm(&gi);
+    assert!(
+        rel < 1e-6,
+        "symmetric EqProp vs implicit: relative error {rel}"
+    );
+}
+
+#[test]
+fn shapes_that_do_not_chain_are_refused_naming_the_layer() {
+    let err = |input: Shape, stages: &[Stage]| {
+        Layered::<f32>::new(input, stages, 0)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(
+        Shape::map(1, 4, 4),
+        &[conv(2, 5, 0, 1, 1, PoolKind::Max), dense(2)],
+    );
+    assert!(
+        e.contains("layer 1") && e.contains("5×5 kernel") && e.contains("4×4"),
+        "{e}"
+    );
+    let e = err(
+        Shape::map(1, 6, 6),
+        &[
+            conv(2, 3, 1, 1, 2, PoolKind::Max),
+            conv(2, 3, 1, 1, 2, PoolKind::Max),
+        ],
+    );
+    assert!(
+        e.contains("layer 2")
+            && e.contains("2×2 pooling window")
+            && e.contains("3×3 convolution output"),
+        "{e}"
+    );
+    let e = err(Shape::map(1, 6, 6), &[conv(2, 3, 0, 1, 3, PoolKind::Max)]);
+    assert!(
+        e.contains("layer 1") && e.contains("does not tile the 4×4"),
+        "{e}"
+    );
+    // A coupling whose shapes do not match its layers.
+    use physlearn::energy::layered::{Coupling, Dense};
+    let c: Box<dyn Coupling<f32>> = Box::new(Dense::new(Shape::flat(5), 3));
+    let e = Layered::<f32>::from_links(vec![Shape::flat(4), Shape::flat(3)], vec![(0, 1, c)], 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("maps 5 to 3") && e.contains("layers are 4 and 3"),
+        "{e}"
+    );
+}
+
+mod configs {
+    use physlearn::config::Layered as _;
+    use physlearn::train::TrainConfig;
+
+    fn load(name: &str, sets: &[&str]) -> anyhow::Result<TrainConfig> {
+        let path = format!("{}/configs/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        TrainConfig::load(Some(&text), &sets)
+    }
+
+    #[test]
+    fn shipped_conv_configs_load_with_the_papers_shapes() {
+        let c = load("mnist-conv-ep.toml", &[]).unwrap();
+        assert!(
+            c.model.layers.is_empty(),
+            "the default dense layers are displaced"
+        );
+        assert_eq!(
+            c.model.layer_sizes((1, 28, 28)).unwrap(),
+            vec![784, 32 * 12 * 12, 64 * 4 * 4, 10]
+        );
+        for name in ["fashion-conv-ep.toml", "mnist-conv-csb.toml"] {
+            load(name, &[]).unwrap();
+        }
+        for ds in ["mnist", "fashion", "cifar10"] {
+            let c = load(&format!("{ds}-dchn4-csb.toml"), &[]).unwrap();
+            let image = if ds == "cifar10" {
+                (3, 32, 32)
+            } else {
+                (1, 28, 28)
+            };
+            let sizes = c.model.layer_sizes(image).unwrap();
+            assert_eq!(
+                &sizes[1..],
+                &[128 * 16 * 16, 256 * 8 * 8, 512 * 4 * 4, 512 * 2 * 2, 10],
+                "{ds}: padded to 32×32, four conv stages halving the maps"
+            );
+            let narrow = load(&format!("{ds}-dchn4-csb.toml"), &["model.width=0.25"]).unwrap();
+            assert_eq!(
+                &narrow.model.layer_sizes(image).unwrap()[1..3],
+                &[32 * 16 * 16, 64 * 8 * 8],
+                "model.width scales every channel count"
+            );
+        }
+        // The MLP configs still load as dense nets, and a dense net can be set on a conv file.
+        let m = load("mnist-mlp-ep.toml", &[]).unwrap();
+        assert_eq!(m.model.layers, vec![784, 500, 10]);
+        assert!(m.model.conv.is_empty());
+        let d = load(
+            "mnist-conv-ep.toml",
+            &[
+                "model.layers=[784, 20, 10]",
+                "model.dense=[]",
+                "training.layer_lr=[]",
+            ],
+        )
+        .unwrap();
+        assert!(d.model.conv.is_empty() && d.model.layers == vec![784, 20, 10]);
+    }
+
+    #[test]
+    fn conv_configs_whose_shapes_do_not_chain_are_refused() {
+        let e = |sets: &[&str]| format!("{:#}", load("mnist-conv-ep.toml", sets).unwrap_err());
+        let m = e(&["model.conv=[{ channels = 4, kernel = 29 }]"]);
+        assert!(
+            m.contains("layer 1") && m.contains("29×29 kernel") && m.contains("28×28"),
+            "{m}"
+        );
+        let m = e(&[
+            "model.conv=[{ channels = 4, kernel = 3, pool = 2 }, { channels = 4, kernel = 3, pool = 2 }]",
+        ]);
+        assert!(
+            m.contains("layer 2") && m.contains("pooling window does not tile the 11×11"),
+            "{m}"
+        );
+        let m = e(&["model.pad_to=20"]);
+        assert!(
+            m.contains("model.pad_to = 20") && m.contains("28×28"),
+            "{m}"
+        );
+        let m = e(&["model.layers=[784, 10]"]);
+        assert!(m.contains("model.dense") && m.contains("conv nets"), "{m}");
+        let both =
+            "[model]\nlayers = [784, 10]\ndense = [10]\n[[model.conv]]\nchannels = 2\nkernel = 3\n";
+        let m = format!("{:#}", TrainConfig::load(Some(both), &[]).unwrap_err());
+        assert!(m.contains("exclusive"), "{m}");
+        let m = e(&["model.dense=[]"]);
+        assert!(m.contains("model.dense"), "{m}");
+        let m = e(&["model.width=0"]);
+        assert!(m.contains("model.width"), "{m}");
+    }
+}
