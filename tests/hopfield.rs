@@ -352,7 +352,7 @@ fn fused_thin_layer_gradient_equals_the_plain_products() {
 }
 
 /// Gradient flow at zero temperature is fused into the Hopfield force pass for the lowest
-/// free layer below a thin one (`Energy::grad_free_flow`); an integrator that does the same
+/// free layer below a thin one (`FastPaths::grad_free_flow`); an integrator that does the same
 /// step without offering the fusion (`flow_dt` = `None`) must give the same bits, with and
 /// without a nudge on the output, for nets where the fusion applies and where it does not.
 #[test]
@@ -396,7 +396,11 @@ fn fused_gradient_flow_step_equals_the_separate_update() {
 
     fn check<T: Real>(sizes: &[usize], nc: usize, fused: bool) {
         let e = Hopfield::<T>::new(sizes, 2).unwrap();
-        assert_eq!(e.flow_prefix(nc) > 0, fused, "sizes {sizes:?}, nc {nc}");
+        assert_eq!(
+            physlearn::energy::flow_prefix(&e, nc) > 0,
+            fused,
+            "sizes {sizes:?}, nc {nc}"
+        );
         let d = e.dim();
         let n = 70; // two chunks, the second partial
         let mut rng = NoiseKey::new(5, 5).rng(0, 0);

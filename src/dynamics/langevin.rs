@@ -118,7 +118,7 @@ pub trait Integrator: Sync {
     fn steps(&self) -> usize;
     /// `Some(dt)` when a step is exactly projected gradient flow, `x ← clip(x − dt f)` (no
     /// noise, no integrator state), so a substrate may fuse it into its force pass
-    /// ([`Energy::grad_free_flow`]); `None` (the default) otherwise.
+    /// ([`crate::energy::FastPaths::grad_free_flow`]); `None` (the default) otherwise.
     fn flow_dt(&self) -> Option<f64> {
         None
     }
@@ -266,7 +266,7 @@ pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> 
     pub lo: T,
     pub hi: T,
     /// `(dt, p)` when the substrate steps the first `p` free coordinates itself, fused into
-    /// its force pass ([`Energy::grad_free_flow`]): deterministic gradient flow whose nudge
+    /// its force pass ([`crate::energy::FastPaths::grad_free_flow`]): deterministic gradient flow whose nudge
     /// (if any) neither reads nor writes them.
     pub fused: Option<(T, usize)>,
 }
@@ -282,7 +282,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
         nc: usize,
     ) -> Self {
         let (lo, hi) = box_of(energy);
-        let p = energy.flow_prefix(nc);
+        let p = crate::energy::flow_prefix(energy, nc);
         let clear = |nu: &Nudge<'_, T>| {
             let s = nu.cost.support(energy.dim());
             s.end <= nc || s.start >= nc + p
@@ -320,9 +320,11 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
         // `p` leading free coordinates stepped inside the force pass (gradient flow only).
         let (p, mut bad) = match self.fused {
             Some((dt, p)) => {
-                let bad = self
+                let fast = self
                     .energy
-                    .grad_free_flow(xc, nc, dc, dt, self.lo, self.hi, fc);
+                    .fast()
+                    .expect("a fused prefix comes from a fast path");
+                let bad = fast.grad_free_flow(xc, nc, dc, dt, self.lo, self.hi, fc);
                 (p, bad)
             }
             None => {

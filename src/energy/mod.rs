@@ -7,9 +7,12 @@
 
 pub mod bilinear;
 pub mod cost;
+mod fast;
 pub mod hopfield;
 pub mod layered;
 pub mod oscillator;
+
+pub use fast::{FastPaths, energy_free, flow_prefix, grad_theta_pair, two_readouts};
 
 use crate::linalg::view_mut;
 use crate::real::Real;
@@ -63,33 +66,6 @@ pub trait Energy<T: Real>: Send + Sync {
     /// `∂E/∂x_free` for the free coordinates `nc..D` (`out`: `B × (D − nc)`), given the
     /// cached `drive` from [`Energy::clamped_drive`].
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]);
-    /// How many leading free coordinates (`nc..nc + p`) [`Energy::grad_free_flow`] steps
-    /// itself; 0 (the default) when the substrate has no fused gradient-flow step.
-    fn flow_prefix(&self, nc: usize) -> usize {
-        let _ = nc;
-        0
-    }
-    /// [`Energy::grad_free`], except that the first [`Energy::flow_prefix`] free coordinates
-    /// are not given a force but are stepped in place by projected gradient flow,
-    /// `x ← clip(x − dt ∂E/∂x, lo, hi)`, in the same pass that computes their force (their
-    /// rows of `out` are left as they were). The forces of the other coordinates use the old
-    /// values. Returns the NaN detector `Σ v · 0` over the unprojected new values. Only valid
-    /// when nothing else adds to the stepped coordinates' force (no nudge on them, no noise).
-    #[allow(clippy::too_many_arguments)]
-    fn grad_free_flow(
-        &self,
-        x: &mut [T],
-        nc: usize,
-        drive: &[T],
-        dt: T,
-        lo: T,
-        hi: T,
-        out: &mut [T],
-    ) -> T {
-        let _ = (dt, lo, hi);
-        self.grad_free(x, nc, drive, out);
-        T::zero()
-    }
     /// Hessian–vector product `∇²_x E(x_b) v_b` over all coordinates (`B × D`).
     fn hvp(&self, x: &[T], v: &[T], out: &mut [T]);
     /// `out += Σ_b w_b ∂E/∂θ (x_b)` (length `n_params`).
@@ -98,30 +74,11 @@ pub trait Energy<T: Real>: Send + Sync {
     /// `v` (the directional derivative of [`Energy::grad_theta`] along `v`).
     fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]);
 
-    /// Per-sample energies given the cached drive of the clamped prefix (as returned by
-    /// [`Energy::clamped_drive`] for the same prefix); substrates may override it to skip the
-    /// clamped block's products. Default: [`Energy::energy`].
-    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
-        let _ = (nc, drive);
-        self.energy(x, out);
-    }
-
-    /// `out += Σ_b w_b (ca ∂E/∂θ(xa_b) + cb ∂E/∂θ(xb_b))` for two batches that share their
-    /// clamped prefix `0..nc` — the difference of two EqProp phase readouts in one pass.
-    /// Substrates may override it to contract the shared clamped block once.
-    #[allow(clippy::too_many_arguments)]
-    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
-        let _ = nc;
-        T::with_scratch(w.len(), |ws| {
-            for (o, &wi) in ws.iter_mut().zip(w) {
-                *o = ca * wi;
-            }
-            self.grad_theta(xa, ws, out);
-            for (o, &wi) in ws.iter_mut().zip(w) {
-                *o = cb * wi;
-            }
-            self.grad_theta(xb, ws, out);
-        });
+    /// The fast paths this substrate offers, if any ([`FastPaths`]); the engine reaches them
+    /// through [`energy_free`], [`grad_theta_pair`] and [`flow_prefix`], which fall back to
+    /// the methods above.
+    fn fast(&self) -> Option<&dyn FastPaths<T>> {
+        None
     }
 
     /// Box `[lo, hi]` that every free coordinate must stay in (the dynamics project onto it),

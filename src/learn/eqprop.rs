@@ -182,7 +182,7 @@ impl EqProp {
     ///
     /// The drive of the clamped prefix is computed once for all phases. When the phases are
     /// read at their final states, the two readouts of an estimator are contracted in one pass
-    /// ([`Energy::grad_theta_pair`]), so a shared clamped input is multiplied only once.
+    /// ([`crate::energy::grad_theta_pair`]), so a shared clamped input is multiplied only once.
     pub fn gradient<T: Real, E: Energy<T> + ?Sized>(
         &self,
         energy: &E,
@@ -273,7 +273,7 @@ impl EqProp {
         })
     }
 
-    /// `(R(xa) − R(xb)) / den` through [`Energy::grad_theta_pair`], in the workspace's
+    /// `(R(xa) − R(xb)) / den` through [`crate::energy::grad_theta_pair`], in the workspace's
     /// readout buffer.
     fn paired_readout<T: Real, E: Energy<T> + ?Sized>(
         energy: &E,
@@ -290,7 +290,7 @@ impl EqProp {
         acc.par_chunks_mut(PAR_PIECE)
             .for_each(|p| p.fill(T::zero()));
         let c = T::of(1.0 / den);
-        energy.grad_theta_pair(xa, xb, nc, &w, c, -c, acc);
+        crate::energy::grad_theta_pair(energy, xa, xb, nc, &w, c, -c, acc);
         let mut grad = Vec::new();
         acc.par_iter()
             .with_min_len(PAR_PIECE)

@@ -282,7 +282,7 @@ fn state_energies<T: Real>(
     energies: &mut Vec<f64>,
 ) {
     let (d, nc) = (net.dim(), net.n_clamped());
-    net.energy_free(x, nc, drive, scratch);
+    crate::energy::energy_free(net, x, nc, drive, scratch);
     for (e, xs) in scratch.iter().zip(x.chunks_exact(d)) {
         let input: f64 = xs[..nc].iter().map(|v| 0.5 * v.f64() * v.f64()).sum();
         energies.push(e.f64() - input);

@@ -154,7 +154,7 @@ pub fn paired_readout<E: Energy<f64>>(e: &E, nc: usize, seed: u64) {
     let w = vec![0.5, -1.0, 2.0];
     let (ca, cb) = (1.7, -0.3);
     let mut pair = vec![0.25; e.n_params()];
-    e.grad_theta_pair(&xa, &xb, nc, &w, ca, cb, &mut pair);
+    physlearn::energy::grad_theta_pair(e, &xa, &xb, nc, &w, ca, cb, &mut pair);
     let (mut ga, mut gb) = (vec![0.0; e.n_params()], vec![0.0; e.n_params()]);
     e.grad_theta(&xa, &w, &mut ga);
     e.grad_theta(&xb, &w, &mut gb);
@@ -176,7 +176,7 @@ pub fn energy_with_drive<E: Energy<f64>>(e: &E, nc: usize, seed: u64) {
     e.clamped_drive(&x, nc, &mut drive);
     let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
     e.energy(&x, &mut a);
-    e.energy_free(&x, nc, &drive, &mut b);
+    physlearn::energy::energy_free(e, &x, nc, &drive, &mut b);
     assert!(
         max_abs_diff(&a, &b) < 1e-12 * (1.0 + max_abs(&a)),
         "energy_free {b:?} != energy {a:?} (nc = {nc})"

@@ -11,7 +11,7 @@
 
 mod thin;
 
-use super::{Classifier, Energy, ParamBlock};
+use super::{Classifier, Energy, FastPaths, ParamBlock};
 use crate::linalg::{gemm, view, view_mut};
 use crate::real::Real;
 use anyhow::{bail, ensure};
@@ -34,7 +34,7 @@ pub struct Hopfield<T: Real> {
 }
 
 /// The lowest free layer of one sample in a force pass: read, or stepped in place by the
-/// fused pair above it ([`Energy::grad_free_flow`]).
+/// fused pair above it ([`FastPaths::grad_free_flow`]).
 enum Lowest<'a, T> {
     Read(&'a [T]),
     Flow(&'a mut [T], thin::Flow<T>),
@@ -329,6 +329,10 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         Some((0.0, 1.0))
     }
 
+    fn fast(&self) -> Option<&dyn FastPaths<T>> {
+        Some(self)
+    }
+
     fn energy(&self, x: &[T], out: &mut [T]) {
         let d = self.dim();
         let half = T::of(0.5);
@@ -346,30 +350,6 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                     for (&bi, &si) in self.b(l).iter().zip(&xs[self.layer(l)]) {
                         e -= bi * si;
                     }
-                }
-                *o = e;
-            }
-        });
-    }
-
-    /// `E = ½‖s‖² + s_freeᵀ drive + ½ s_freeᵀ C s_free`, with `C` the couplings among free
-    /// layers: the input layer's product is already in the drive.
-    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
-        if nc == 0 {
-            return self.energy(x, out);
-        }
-        let d = self.dim();
-        let nf = d - nc;
-        let half = T::of(0.5);
-        T::with_scratch(out.len() * nf, |c| {
-            self.couplings(x, 1, c, false, |_| false);
-            for (b, o) in out.iter_mut().enumerate() {
-                let xs = &x[b * d..(b + 1) * d];
-                let (cs, ds) = (&c[b * nf..(b + 1) * nf], &drive[b * nf..(b + 1) * nf]);
-                let mut e = xs[..nc].iter().fold(T::zero(), |a, &v| a + half * v * v);
-                for i in 0..nf {
-                    let s = xs[nc + i];
-                    e += s * (half * s + ds[i] + half * cs[i]);
                 }
                 *o = e;
             }
@@ -428,51 +408,6 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         self.couplings(x, first, out, true, |l| self.thin_pair(l, first));
     }
 
-    /// The lowest free layer, when a thin layer sits right above it (e.g. the hidden layer of
-    /// a 784-500-10 net with its input clamped): its only free neighbour is that thin layer,
-    /// so the fused pair has its whole force and steps it in place.
-    fn flow_prefix(&self, nc: usize) -> usize {
-        let first = Self::first_free(nc);
-        if self.thin_pair(first, first) {
-            self.sizes[first]
-        } else {
-            0
-        }
-    }
-
-    fn grad_free_flow(
-        &self,
-        x: &mut [T],
-        nc: usize,
-        drive: &[T],
-        dt: T,
-        lo: T,
-        hi: T,
-        out: &mut [T],
-    ) -> T {
-        if self.flow_prefix(nc) == 0 {
-            self.grad_free(x, nc, drive, out);
-            return T::zero();
-        }
-        let d = self.dim();
-        let first = Self::first_free(nc);
-        let nf = d - nc;
-        let flow = thin::Flow { dt, lo, hi };
-        let mut nan = T::zero();
-        for ((o, xs), dr) in out
-            .chunks_exact_mut(nf)
-            .zip(x.chunks_exact_mut(d))
-            .zip(drive.chunks_exact(nf))
-        {
-            let (lower, upper) = xs.split_at_mut(self.offs[first + 1]);
-            let low = Lowest::Flow(&mut lower[self.offs[first]..], flow);
-            nan += self.sample_pass(nc, first, low, upper, dr, o);
-        }
-        // The stepped layer's only coupling is the fused pair, so no product below reads it.
-        self.couplings(x, first, out, true, |l| self.thin_pair(l, first));
-        nan
-    }
-
     fn hvp(&self, _x: &[T], v: &[T], out: &mut [T]) {
         out.fill(T::zero());
         self.acc_couplings(v, 0, out);
@@ -506,6 +441,106 @@ impl<T: Real> Energy<T> for Hopfield<T> {
         }
     }
 
+    fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]) {
+        let d = self.dim();
+        let (xv, vv) = (view(x, d), view(v, d));
+        for l in 0..self.sizes.len() - 1 {
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            let o = &mut out[self.w_off[l]..self.w_off[l] + r * c];
+            Self::acc_outer(
+                o,
+                vv.subrows(self.offs[l + 1], r),
+                xv.subrows(self.offs[l], c),
+                w,
+                -T::one(),
+            );
+            Self::acc_outer(
+                o,
+                xv.subrows(self.offs[l + 1], r),
+                vv.subrows(self.offs[l], c),
+                w,
+                -T::one(),
+            );
+        }
+        for l in 1..self.sizes.len() {
+            let (bo, n, lo) = (self.b_off[l - 1], self.sizes[l], self.offs[l]);
+            for (vs, &wb) in v.chunks_exact(d).zip(w) {
+                for (o, &s) in out[bo..bo + n].iter_mut().zip(&vs[lo..lo + n]) {
+                    *o -= wb * s;
+                }
+            }
+        }
+    }
+}
+
+/// The shared-input readout, the input-free energy and the fused gradient-flow step.
+impl<T: Real> FastPaths<T> for Hopfield<T> {
+    /// `E = ½‖s‖² + s_freeᵀ drive + ½ s_freeᵀ C s_free`, with `C` the couplings among free
+    /// layers: the input layer's product is already in the drive.
+    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        if nc == 0 {
+            return self.energy(x, out);
+        }
+        let d = self.dim();
+        let nf = d - nc;
+        let half = T::of(0.5);
+        T::with_scratch(out.len() * nf, |c| {
+            self.couplings(x, 1, c, false, |_| false);
+            for (b, o) in out.iter_mut().enumerate() {
+                let xs = &x[b * d..(b + 1) * d];
+                let (cs, ds) = (&c[b * nf..(b + 1) * nf], &drive[b * nf..(b + 1) * nf]);
+                let mut e = xs[..nc].iter().fold(T::zero(), |a, &v| a + half * v * v);
+                for i in 0..nf {
+                    let s = xs[nc + i];
+                    e += s * (half * s + ds[i] + half * cs[i]);
+                }
+                *o = e;
+            }
+        });
+    }
+    /// The lowest free layer, when a thin layer sits right above it (e.g. the hidden layer of
+    /// a 784-500-10 net with its input clamped): its only free neighbour is that thin layer,
+    /// so the fused pair has its whole force and steps it in place.
+    fn flow_prefix(&self, nc: usize) -> usize {
+        let first = Self::first_free(nc);
+        if self.thin_pair(first, first) {
+            self.sizes[first]
+        } else {
+            0
+        }
+    }
+    fn grad_free_flow(
+        &self,
+        x: &mut [T],
+        nc: usize,
+        drive: &[T],
+        dt: T,
+        lo: T,
+        hi: T,
+        out: &mut [T],
+    ) -> T {
+        if self.flow_prefix(nc) == 0 {
+            self.grad_free(x, nc, drive, out);
+            return T::zero();
+        }
+        let d = self.dim();
+        let first = Self::first_free(nc);
+        let nf = d - nc;
+        let flow = thin::Flow { dt, lo, hi };
+        let mut nan = T::zero();
+        for ((o, xs), dr) in out
+            .chunks_exact_mut(nf)
+            .zip(x.chunks_exact_mut(d))
+            .zip(drive.chunks_exact(nf))
+        {
+            let (lower, upper) = xs.split_at_mut(self.offs[first + 1]);
+            let low = Lowest::Flow(&mut lower[self.offs[first]..], flow);
+            nan += self.sample_pass(nc, first, low, upper, dr, o);
+        }
+        // The stepped layer's only coupling is the fused pair, so no product below reads it.
+        self.couplings(x, first, out, true, |l| self.thin_pair(l, first));
+        nan
+    }
     /// The first layer's readout is `−(ca s₁ᵃ + cb s₁ᵇ) x₀ᵀ` when both batches share the clamped
     /// input `x₀`: one product over the input instead of two.
     fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
@@ -569,37 +604,6 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                 }
             }
         });
-    }
-
-    fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]) {
-        let d = self.dim();
-        let (xv, vv) = (view(x, d), view(v, d));
-        for l in 0..self.sizes.len() - 1 {
-            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
-            let o = &mut out[self.w_off[l]..self.w_off[l] + r * c];
-            Self::acc_outer(
-                o,
-                vv.subrows(self.offs[l + 1], r),
-                xv.subrows(self.offs[l], c),
-                w,
-                -T::one(),
-            );
-            Self::acc_outer(
-                o,
-                xv.subrows(self.offs[l + 1], r),
-                vv.subrows(self.offs[l], c),
-                w,
-                -T::one(),
-            );
-        }
-        for l in 1..self.sizes.len() {
-            let (bo, n, lo) = (self.b_off[l - 1], self.sizes[l], self.offs[l]);
-            for (vs, &wb) in v.chunks_exact(d).zip(w) {
-                for (o, &s) in out[bo..bo + n].iter_mut().zip(&vs[lo..lo + n]) {
-                    *o -= wb * s;
-                }
-            }
-        }
     }
 }
 

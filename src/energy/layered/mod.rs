@@ -21,7 +21,7 @@ pub use coupling::{Block, BlockMut, Coupling};
 pub use dense::{Dense, DenseInit};
 pub use shape::Shape;
 
-use super::{Classifier, Energy, ParamBlock};
+use super::{Classifier, Energy, FastPaths, ParamBlock};
 use crate::linalg::{view, view_mut};
 use crate::real::Real;
 use anyhow::{bail, ensure};
@@ -345,6 +345,10 @@ impl<T: Real> Energy<T> for Layered<T> {
         Some((0.0, 1.0))
     }
 
+    fn fast(&self) -> Option<&dyn FastPaths<T>> {
+        Some(self)
+    }
+
     fn energy(&self, x: &[T], out: &mut [T]) {
         let d = self.dim();
         self.coupling_energy(x, 0, out);
@@ -362,28 +366,6 @@ impl<T: Real> Energy<T> for Layered<T> {
                     e -= b * sum;
                 }
             }
-            *o = e;
-        }
-    }
-
-    /// `E = ½‖s‖² + s_freeᵀ drive − Σ_{free couplings} ⟨f_W(s_a), s_b⟩`: the input's
-    /// couplings and the biases are in the drive.
-    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
-        if nc == 0 {
-            return self.energy(x, out);
-        }
-        let first = self.first_free(nc);
-        let d = self.dim();
-        let nf = d - nc;
-        self.coupling_energy(x, first, out);
-        let half = T::of(0.5);
-        for ((o, xs), ds) in out
-            .iter_mut()
-            .zip(x.chunks_exact(d))
-            .zip(drive.chunks_exact(nf))
-        {
-            let mut e = xs.iter().fold(T::zero(), |a, &v| a + half * v * v) - *o;
-            e += crate::linalg::dot(&xs[nc..], ds);
             *o = e;
         }
     }
@@ -469,7 +451,31 @@ impl<T: Real> Energy<T> for Layered<T> {
         }
         self.bias_readout(v, w, out);
     }
+}
 
+/// The input-free energy and the shared-input readout.
+impl<T: Real> FastPaths<T> for Layered<T> {
+    /// `E = ½‖s‖² + s_freeᵀ drive − Σ_{free couplings} ⟨f_W(s_a), s_b⟩`: the input's
+    /// couplings and the biases are in the drive.
+    fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        if nc == 0 {
+            return self.energy(x, out);
+        }
+        let first = self.first_free(nc);
+        let d = self.dim();
+        let nf = d - nc;
+        self.coupling_energy(x, first, out);
+        let half = T::of(0.5);
+        for ((o, xs), ds) in out
+            .iter_mut()
+            .zip(x.chunks_exact(d))
+            .zip(drive.chunks_exact(nf))
+        {
+            let mut e = xs.iter().fold(T::zero(), |a, &v| a + half * v * v) - *o;
+            e += crate::linalg::dot(&xs[nc..], ds);
+            *o = e;
+        }
+    }
     /// The couplings out of the shared clamped input are read once, with
     /// `ca s_bᵃ + cb s_bᵇ` as the upper state (their pattern depends on the input only).
     fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {

@@ -364,7 +364,7 @@ fn energy_trace<T: Real>(
     let mut e = vec![T::zero(); set.n];
     let mut trace = vec![];
     let mut obs = |_step: usize, xs: &[T]| {
-        net.energy_free(xs, nc, &drive, &mut e);
+        crate::energy::energy_free(net, xs, nc, &drive, &mut e);
         trace.push(e.iter().map(|v| v.f64()).sum::<f64>() / set.n as f64 - input);
     };
     crate::dynamics::relax_with(
