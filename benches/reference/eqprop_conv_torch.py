@@ -12,6 +12,7 @@ g = (R(s⁺) − R(s⁻)) / 2β, R = −∂Φ/∂θ = ∂E/∂θ, in .grad, and 
 """
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -158,9 +159,9 @@ def bench():
           f"-dense-> 10, batch {args.batch}, {args.free} free + {args.nudged}+{args.nudged} "
           f"nudged steps (dt 1), beta {args.beta}, lr {args.lr}, f32")
     cfg = torch.__config__.show()
-    blas = [ln.strip() for ln in cfg.splitlines() if "BLAS_INFO" in ln or "Math Kernel" in ln]
-    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, "
-          f"{'; '.join(blas) or 'BLAS: see torch.__config__.show()'}")
+    libs = [ln.strip(" -") for ln in cfg.splitlines() if "Math Kernel" in ln or "MKL-DNN" in ln]
+    libs += re.findall(r"BLAS_INFO=\w+", cfg)
+    print(f"python {sys.version.split()[0]}, torch {torch.__version__}: {'; '.join(libs)}")
     print(f"  threads: torch {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}), "
           f"cpus available {len(os.sched_getaffinity(0))}, mkldnn {torch.backends.mkldnn.is_available()}")
     print(f"timed {len(t)} steps (after {args.warmup} warm-up): median {med * 1e3:.1f} ms/step, "
