@@ -113,6 +113,13 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
         "noise.epochs=1",
         "budget.free_steps=[2, 5]",
         "budget.epochs=1",
+        "conv.train.data.verify=false",
+        "conv.train.data.train_limit=0",
+        "conv.train.data.test_limit=0",
+        "conv.train.training.batch_size=10",
+        "conv.train.model.width=0.125",
+        "conv.train.training.free.steps=10",
+        "conv.train.training.nudged.steps=4",
     ];
     let s = run(&Options {
         out: out.clone(),
@@ -122,6 +129,14 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
         ..Default::default()
     })
     .unwrap();
+    let conv = s["table1"]["measured"].as_array().unwrap();
+    assert_eq!(conv.len(), 2, "one conv row per method");
+    for (r, m) in conv.iter().zip(["csb", "ep"]) {
+        assert_eq!(r["method"], m);
+        assert_eq!(r["budget"], serde_json::json!([10, 4]));
+        let e = r["test_error"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&e), "{m}: conv test error {e}");
+    }
     for m in ["ep", "csb"] {
         let errs = s["main"][m]["test_error"].as_array().unwrap();
         assert_eq!(errs.len(), 2);

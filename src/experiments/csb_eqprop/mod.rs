@@ -23,6 +23,7 @@ pub use config::{CsbExpConfig, Method};
 
 use crate::config::Layered;
 use crate::data::{ImageSet, data_dir};
+use crate::dynamics::Integrator;
 use crate::experiments::ExpConfig;
 use crate::linalg::mean_std;
 use crate::real::Real;
@@ -30,6 +31,7 @@ use crate::report::json::write_json_atomic;
 use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num};
 use crate::train::{TrainConfig, Trainer, evaluate_energies, load_sets};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -55,13 +57,153 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
     let dir_data = data_dir(opts.data_dir.as_deref())?;
     let (train_set, test_set) = load_sets(&cfg.train, &dir_data)?;
+    let conv_sets = if cfg.conv.enabled {
+        Some(load_sets(&cfg.conv.train, &dir_data).context("the conv section's data")?)
+    } else {
+        None
+    };
     let dir = opts.run_dir(&cfg.to_toml(), cfg.train.seed)?;
+    let sets = Sets {
+        train: &train_set,
+        test: &test_set,
+        conv: conv_sets.as_ref().map(|(a, b)| (a, b)),
+    };
     let summary = match cfg.train.precision.as_str() {
-        "f64" => run_typed::<f64>(&cfg, &train_set, &test_set, &dir)?,
-        _ => run_typed::<f32>(&cfg, &train_set, &test_set, &dir)?,
+        "f64" => run_typed::<f64>(&cfg, &sets, &dir)?,
+        _ => run_typed::<f32>(&cfg, &sets, &dir)?,
     };
     dir.finish(&summary)?;
     Ok(summary)
+}
+
+/// The data of the experiment: the MLP sets, and the conv section's (when enabled).
+struct Sets<'a> {
+    train: &'a ImageSet,
+    test: &'a ImageSet,
+    conv: Option<(&'a ImageSet, &'a ImageSet)>,
+}
+
+/// One measured row of the conv section (Table 1).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConvRow {
+    /// `csb` or `ep`.
+    pub method: String,
+    /// The net's layer shapes.
+    pub net: String,
+    /// Dataset.
+    pub dataset: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Training images.
+    pub train_samples: usize,
+    /// Test images.
+    pub test_samples: usize,
+    /// Free and nudged iterations per phase.
+    pub budget: (usize, usize),
+    /// Test error after the last epoch.
+    pub test_error: f64,
+    /// Training error (free-phase predictions) of the last epoch.
+    pub train_error: f64,
+    /// Mean seconds per training epoch.
+    pub seconds_per_epoch: f64,
+    /// Training samples per second.
+    pub samples_per_second: f64,
+}
+
+/// Table 1 of the paper: test error (train error) in % of the 4-conv DCHN, per dataset.
+const TABLE1: [(&str, [&str; 3]); 3] = [
+    (
+        "paper: cSB-EP, DCHN 4 conv, 100 epochs",
+        ["0.40 (0.06)", "6.32 (3.41)", "10.98 (2.08)"],
+    ),
+    (
+        "paper: centered EP (Scellier et al. 2023)",
+        ["0.44", "6.47", "11.1"],
+    ),
+    ("paper: backprop", ["0.42", "6.12", "10.1"]),
+];
+
+/// Trains the conv section's net by cSB-EP and by EP (same net, budget and data).
+fn conv_section<T: Real>(
+    cfg: &CsbExpConfig,
+    train: &ImageSet,
+    test: &ImageSet,
+    pb: &ProgressBar,
+) -> anyhow::Result<Vec<ConvRow>> {
+    let mut rows = vec![];
+    for m in [Method::Csb, Method::Ep] {
+        pb.set_message(format!("Table 1: {} (conv)", m.label()));
+        let c = cfg.conv.run_config(m);
+        let mut tr = Trainer::<T>::new(&c)?;
+        let (mut secs, mut train_error) = (0.0, f64::NAN);
+        for epoch in 0..c.training.epochs {
+            let st = tr.train_epoch(train, epoch, Some(pb))?;
+            secs += st.seconds;
+            train_error = st.train_error;
+        }
+        let (err, _) = tr.evaluate(test, c.training.epochs)?;
+        let epochs = c.training.epochs;
+        let spe = secs / epochs as f64;
+        let row = ConvRow {
+            method: m.name().into(),
+            net: tr.net.describe(),
+            dataset: c.data.dataset.clone(),
+            epochs,
+            train_samples: train.n,
+            test_samples: test.n,
+            budget: (c.training.free.steps(), c.training.nudged.steps()),
+            test_error: err,
+            train_error,
+            seconds_per_epoch: spe,
+            samples_per_second: (train.n / c.training.batch_size * c.training.batch_size) as f64
+                / spe,
+        };
+        say(
+            pb,
+            format!(
+                "{:>7} conv: test error {:.2}%, train error {:.2}% ({:.0} samples/s)",
+                m.label(),
+                100.0 * err,
+                100.0 * train_error,
+                row.samples_per_second
+            ),
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Table 1 beside the measured rows.
+fn print_table1(rows: &[ConvRow]) {
+    let mut t = Table::new(
+        "cSB-EqProp Table 1 (conv nets): test error % (train error %)",
+        ["", "MNIST", "Fashion-MNIST", "CIFAR-10"],
+    );
+    for (name, v) in TABLE1 {
+        t.push([name.to_string(), v[0].into(), v[1].into(), v[2].into()]);
+    }
+    for r in rows {
+        let label = if r.method == "csb" { "cSB-EP" } else { "EP" };
+        let cell = format!("{:.2} ({:.2})", 100.0 * r.test_error, 100.0 * r.train_error);
+        let col = match r.dataset.as_str() {
+            "mnist" => 0,
+            "fashion-mnist" => 1,
+            _ => 2,
+        };
+        let mut cells = ["-".to_string(), "-".to_string(), "-".to_string()];
+        cells[col] = cell;
+        let [a, b, c] = cells;
+        t.push([
+            format!(
+                "measured: {label}, {}, {} ep. on {} images, {}+{} it.",
+                r.net, r.epochs, r.train_samples, r.budget.0, r.budget.1
+            ),
+            a,
+            b,
+            c,
+        ]);
+    }
+    println!("{t}");
 }
 
 /// Per-epoch record of one main run.
@@ -104,12 +246,8 @@ fn train_point<T: Real>(
     Ok((tr, err))
 }
 
-fn run_typed<T: Real>(
-    cfg: &CsbExpConfig,
-    train_set: &ImageSet,
-    test_set: &ImageSet,
-    dir: &RunDir,
-) -> anyhow::Result<Value> {
+fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyhow::Result<Value> {
+    let (train_set, test_set) = (sets.train, sets.test);
     let t_start = Instant::now();
     let (free, nudged) = cfg.budget_main();
     let beta = cfg.train.training.beta;
@@ -137,6 +275,11 @@ fn run_typed<T: Real>(
                 budget_train.n,
                 &cfg.run_config(m, k, nudged_of(k), beta, 0.0, cfg.budget.epochs),
             );
+        }
+    }
+    if let Some((ct, _)) = sets.conv {
+        for m in [Method::Csb, Method::Ep] {
+            total += batches(ct.n, &cfg.conv.run_config(m));
         }
     }
     let pb = ProgressBar::new(total);
@@ -278,12 +421,21 @@ fn run_typed<T: Real>(
         }
         budget_acc.push((m, accs));
     }
+
+    // Table 1: a conv net, cSB-EP against EP on the same net and budget.
+    let conv_rows = match sets.conv {
+        Some((ct, cs)) => conv_section::<T>(cfg, ct, cs, &pb)?,
+        None => vec![],
+    };
     pb.finish_and_clear();
 
     plots::write_all(dir, cfg, &hist, &noise_acc, &budget_acc)?;
     plots::convergence(dir, &conv_curves)?;
     let claims = claims(cfg, &hist, &same, &conv, &noise_acc, &budget_acc);
     print_claims(&claims);
+    if !conv_rows.is_empty() {
+        print_table1(&conv_rows);
+    }
 
     let noise_json: Value = methods
         .iter()
@@ -324,6 +476,10 @@ fn run_typed<T: Real>(
             "accuracy": {"ep": budget_acc[0].1, "csb": budget_acc[1].1},
         },
         "claims": claims,
+        "table1": {
+            "paper": TABLE1.iter().map(|(n, v)| json!({"row": n, "mnist": v[0], "fashion_mnist": v[1], "cifar10": v[2]})).collect::<Vec<_>>(),
+            "measured": conv_rows,
+        },
         "seconds": t_start.elapsed().as_secs_f64(),
     });
     write_json_atomic(&dir.file("summary.json"), &summary)?;
