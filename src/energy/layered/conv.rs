@@ -136,6 +136,70 @@ fn copy_row<T: Real>(d: &mut [T], s: &[T]) {
     }
 }
 
+/// One interior receptive field (`K × K` per channel, top-left at `base` of each plane of
+/// `hw` pixels, rows `w` apart) into its im2col column `dst`, with fixed-size row copies.
+#[inline(always)]
+fn gather<T: Real, const K: usize>(x: &[T], base: usize, hw: usize, w: usize, dst: &mut [T]) {
+    for (ci, dc) in dst.chunks_exact_mut(K * K).enumerate() {
+        let plane = &x[ci * hw + base..];
+        for (kh, d) in dc.chunks_exact_mut(K).enumerate() {
+            let s: &[T; K] = plane[kh * w..kh * w + K].try_into().unwrap();
+            let d: &mut [T; K] = d.try_into().unwrap();
+            *d = *s;
+        }
+    }
+}
+
+/// [`gather`] for any kernel size.
+fn gather_any<T: Real>(x: &[T], base: usize, hw: usize, w: usize, k: usize, dst: &mut [T]) {
+    for (ci, dc) in dst.chunks_exact_mut(k * k).enumerate() {
+        let plane = &x[ci * hw + base..];
+        for (kh, d) in dc.chunks_exact_mut(k).enumerate() {
+            copy_row(d, &plane[kh * w..kh * w + k]);
+        }
+    }
+}
+
+/// The transpose of [`gather`]: `out += alpha · src` over one interior receptive field.
+#[inline(always)]
+fn scatter<T: Real, const K: usize>(
+    src: &[T],
+    base: usize,
+    hw: usize,
+    w: usize,
+    out: &mut [T],
+    alpha: T,
+) {
+    for (ci, sc) in src.chunks_exact(K * K).enumerate() {
+        let plane = &mut out[ci * hw + base..];
+        for (kh, s) in sc.chunks_exact(K).enumerate() {
+            let s: &[T; K] = s.try_into().unwrap();
+            let d: &mut [T; K] = (&mut plane[kh * w..kh * w + K]).try_into().unwrap();
+            for j in 0..K {
+                d[j] += alpha * s[j];
+            }
+        }
+    }
+}
+
+/// [`scatter`] for any kernel size.
+fn scatter_any<T: Real>(
+    src: &[T],
+    base: usize,
+    hw: usize,
+    w: usize,
+    k: usize,
+    out: &mut [T],
+    alpha: T,
+) {
+    for (ci, sc) in src.chunks_exact(k * k).enumerate() {
+        let plane = &mut out[ci * hw + base..];
+        for (kh, s) in sc.chunks_exact(k).enumerate() {
+            add_row(&mut plane[kh * w..kh * w + k], s, alpha);
+        }
+    }
+}
+
 /// `d += alpha · s` for a kernel row.
 #[inline(always)]
 fn add_row<T: Real>(d: &mut [T], s: &[T], alpha: T) {
@@ -231,6 +295,16 @@ impl ConvPool {
         256usize.div_ceil(self.positions()).max(1)
     }
 
+    /// The input offset of the top-left pixel of output position `(oy, ox)`'s receptive
+    /// field when the field lies wholly inside the map (no padding read), else `None`.
+    #[inline]
+    fn interior(&self, oy: usize, ox: usize) -> Option<usize> {
+        let (k, s, p) = (self.spec.kernel, self.spec.stride, self.spec.padding);
+        let (y0, x0) = (oy * s, ox * s);
+        (y0 >= p && x0 >= p && y0 + k <= self.input.h + p && x0 + k <= self.input.w + p)
+            .then(|| (y0 - p) * self.input.w + (x0 - p))
+    }
+
     /// The im2col matrix of one sample (`K × P`, column-major: column `p` is the receptive
     /// field of output position `p`, ordered `(c, kh, kw)` as a row of `W`).
     fn im2col<T: Real>(&self, x: &[T], cols: &mut [T]) {
@@ -240,6 +314,14 @@ impl ConvPool {
         for oy in 0..self.ho {
             for ox in 0..self.wo {
                 let dst = &mut cols[(oy * self.wo + ox) * kk..][..kk];
+                if let Some(base) = self.interior(oy, ox) {
+                    match k {
+                        3 => gather::<T, 3>(x, base, h * w, w, dst),
+                        5 => gather::<T, 5>(x, base, h * w, w, dst),
+                        _ => gather_any(x, base, h * w, w, k, dst),
+                    }
+                    continue;
+                }
                 for ci in 0..self.input.c {
                     let plane = &x[ci * h * w..(ci + 1) * h * w];
                     for kh in 0..k {
@@ -277,6 +359,14 @@ impl ConvPool {
         for oy in 0..self.ho {
             for ox in 0..self.wo {
                 let src = &cols[(oy * self.wo + ox) * kk..][..kk];
+                if let Some(base) = self.interior(oy, ox) {
+                    match k {
+                        3 => scatter::<T, 3>(src, base, h * w, w, out, alpha),
+                        5 => scatter::<T, 5>(src, base, h * w, w, out, alpha),
+                        _ => scatter_any(src, base, h * w, w, k, out, alpha),
+                    }
+                    continue;
+                }
                 for ci in 0..self.input.c {
                     for kh in 0..k {
                         let iy = (oy * s + kh) as isize - p as isize;
@@ -349,12 +439,14 @@ impl ConvPool {
         );
         let ys = &y[j * np * o..(j + 1) * np * o];
         for u in 0..nu {
+            // The window's positions; each holds the O channels contiguously.
+            let base = self.window_pos(u, 0, 0);
             for c in 0..o {
-                let mut best = self.window_pos(u, 0, 0);
-                let mut bv = ys[best * o + c];
+                let mut best = base;
+                let mut bv = ys[base * o + c];
                 for dy in 0..q {
-                    for dx in 0..q {
-                        let p = self.window_pos(u, dy, dx);
+                    let row = base + dy * self.wo;
+                    for p in row..row + q {
                         let v = ys[p * o + c];
                         if v > bv {
                             bv = v;
