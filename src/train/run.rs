@@ -420,6 +420,13 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
     }
     let bs = cfg.training.batch_size;
     let nb = train_set.n / bs;
+    eprintln!(
+        "network {} ({} parameters), {} training / {} test images, batches of {bs}",
+        tr.net.describe(),
+        tr.net.n_params(),
+        train_set.n,
+        test_set.n
+    );
     for epoch in history.len()..cfg.training.epochs {
         let pb = ProgressBar::new(nb as u64);
         pb.set_style(ProgressStyle::with_template(
