@@ -22,8 +22,11 @@
 //!
 //! Run: `cargo bench --bench hopfield` (`RAYON_NUM_THREADS=1` for one core).
 
+#[path = "common/batch.rs"]
+mod batch;
 #[path = "common/peak.rs"]
 mod peak;
+use batch::random_batch;
 use criterion::{Criterion, Throughput};
 use peak::{gemm_peak, median};
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
@@ -47,23 +50,7 @@ fn flops_per_sample() -> f64 {
 
 fn setup() -> (Hopfield<f32>, Vec<f32>, WeightedSquaredError<f32>, EqProp) {
     let net = Hopfield::<f32>::new(&LAYERS, 0).unwrap();
-    let d = net.dim();
-    let mut rng = NoiseKey::new(1, 1).rng(0, 0);
-    let mut x0 = vec![0.0f32; BATCH * d];
-    let mut target = vec![0.0f32; BATCH * 10];
-    for b in 0..BATCH {
-        for i in 0..784 {
-            x0[b * d + i] = rand::Rng::random::<f32>(&mut rng);
-        }
-        target[b * 10 + b % 10] = 1.0;
-    }
-    let (start, len) = net.output_block();
-    let cost = WeightedSquaredError {
-        start,
-        len,
-        target,
-        weight: vec![1.0; BATCH],
-    };
+    let (x0, cost) = random_batch(BATCH, net.dim(), LAYERS[0], net.output_block());
     let phase = |steps| {
         PhaseSpec::finite(Langevin {
             dt: 0.5,

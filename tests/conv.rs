@@ -4,11 +4,11 @@
 
 mod common;
 use common::*;
-use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
+use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
 use physlearn::energy::cost::WeightedSquaredError;
 use physlearn::energy::layered::{ConvSpec, Layered, PoolKind, Shape, Stage};
 use physlearn::energy::{Classifier, Energy};
-use physlearn::learn::exact::{bptt_gradient, implicit_gradient, mean_cost};
+use physlearn::learn::exact::{bptt_gradient, implicit_gradient};
 use physlearn::learn::{EqProp, Estimator, PhaseSpec};
 use physlearn::linalg::{dist, norm};
 
@@ -156,21 +156,7 @@ fn bptt_through_a_conv_net_matches_finite_differences() {
     let key = NoiseKey::new(0, 0);
     let mut ws = Workspace::new();
     let (g, _) = bptt_gradient(&e, &x0, nc, &dyn_, &cost, key, &mut ws).unwrap();
-    let theta = e.params().to_vec();
-    let h = 1e-7;
-    let mut fd = vec![0.0; theta.len()];
-    for i in 0..theta.len() {
-        let mut t = theta.clone();
-        let mut l = [0.0; 2];
-        for (s, sign) in [1.0, -1.0].iter().enumerate() {
-            t[i] = theta[i] + sign * h;
-            e.set_params(&t).unwrap();
-            let mut x = x0.clone();
-            relax(&e, &mut x, nc, &dyn_, None, key, "free", &mut ws, None).unwrap();
-            l[s] = mean_cost(&cost, &x, e.dim());
-        }
-        fd[i] = (l[0] - l[1]) / (2.0 * h);
-    }
+    let fd = checks::relaxed_loss_fd(&mut e, &x0, nc, &dyn_, &cost, 1e-7);
     assert!(
         norm(&fd) > 1e-3,
         "degenerate test: the loss does not depend on θ"

@@ -1,6 +1,8 @@
 //! The layered Hopfield energy under the engine's dynamics: the projected `dt = 1` step is
 //! the hard-sigmoid fixed-point iteration, and every state stays in the box.
 
+mod common;
+
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
 use physlearn::energy::Energy;
 use physlearn::energy::hopfield::Hopfield;
@@ -145,11 +147,12 @@ fn csb_reaches_the_gradient_flow_equilibrium() {
 }
 
 mod rules {
-    use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
+    use crate::common::checks;
+    use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
     use physlearn::energy::Energy;
     use physlearn::energy::cost::WeightedSquaredError;
     use physlearn::energy::hopfield::Hopfield;
-    use physlearn::learn::exact::{bptt_gradient, implicit_gradient, mean_cost};
+    use physlearn::learn::exact::{bptt_gradient, implicit_gradient};
     use physlearn::learn::{EqProp, Estimator, PhaseSpec};
     use physlearn::linalg::{dist, norm};
 
@@ -211,22 +214,7 @@ mod rules {
             xk.iter().any(|&v| v == 0.0 || v == 1.0),
             "some units should saturate"
         );
-        let theta = e.params().to_vec();
-        let h = 1e-7;
-        let mut fd = vec![0.0; theta.len()];
-        for i in 0..theta.len() {
-            let mut t = theta.clone();
-            let mut l = [0.0; 2];
-            for (s, sign) in [1.0, -1.0].iter().enumerate() {
-                t[i] = theta[i] + sign * h;
-                e.set_params(&t).unwrap();
-                let mut x = x0.clone();
-                relax(&e, &mut x, 6, &dyn_, None, key, "free", &mut ws, None).unwrap();
-                l[s] = mean_cost(&cost, &x, e.dim());
-            }
-            fd[i] = (l[0] - l[1]) / (2.0 * h);
-        }
-        e.set_params(&theta).unwrap();
+        let fd = checks::relaxed_loss_fd(&mut e, &x0, 6, &dyn_, &cost, 1e-7);
         assert!(
             norm(&fd) > 1e-3,
             "degenerate test: the loss does not depend on θ"

@@ -40,6 +40,31 @@ impl ParamBlock {
     }
 }
 
+/// Checks a new parameter vector for a substrate (`what` names it in messages): its length
+/// against `expected`, and that every value is finite, naming the tensor (from `blocks`,
+/// called only then) of the first that is not.
+pub fn check_params<T: Real>(
+    what: &str,
+    blocks: impl FnOnce() -> Vec<ParamBlock>,
+    theta: &[T],
+    expected: usize,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        theta.len() == expected,
+        "{what}: parameter vector has length {}, expected {expected}",
+        theta.len()
+    );
+    if let Some(i) = crate::real::first_non_finite(theta) {
+        let name = blocks()
+            .into_iter()
+            .find(|b| i >= b.offset && i < b.offset + b.len())
+            .map(|b| b.name)
+            .unwrap_or_default();
+        anyhow::bail!("{what}: parameter {name} is NaN or Inf (index {i})");
+    }
+    Ok(())
+}
+
 /// A physical substrate's energy `E_θ(x)`, batched over samples.
 ///
 /// All methods take sample-major batches (`x.len() = B · D`); `B` is implied by the length,

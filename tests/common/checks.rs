@@ -194,3 +194,34 @@ pub fn all<E: Energy<f64>>(e: &mut E, nc: usize, seed: u64) {
     curvature(e, nc, seed + 20);
     parameter_derivatives(e, seed + 30);
 }
+
+/// Central differences in θ of the mean cost after relaxing `x0` (clamped prefix `nc`) by
+/// `dyn_` from the key `(0, 0)`: the reference for BPTT through the same steps.
+pub fn relaxed_loss_fd<E: Energy<f64>>(
+    e: &mut E,
+    x0: &[f64],
+    nc: usize,
+    dyn_: &physlearn::dynamics::Langevin,
+    cost: &dyn physlearn::energy::cost::Cost<f64>,
+    h: f64,
+) -> Vec<f64> {
+    use physlearn::dynamics::{NoiseKey, Workspace, relax};
+    let key = NoiseKey::new(0, 0);
+    let mut ws = Workspace::new();
+    let theta = e.params().to_vec();
+    let mut fd = vec![0.0; theta.len()];
+    for i in 0..theta.len() {
+        let mut t = theta.clone();
+        let mut l = [0.0; 2];
+        for (s, sign) in [1.0, -1.0].iter().enumerate() {
+            t[i] = theta[i] + sign * h;
+            e.set_params(&t).unwrap();
+            let mut x = x0.to_vec();
+            relax(&*e, &mut x, nc, dyn_, None, key, "free", &mut ws, None).unwrap();
+            l[s] = physlearn::learn::exact::mean_cost(cost, &x, e.dim());
+        }
+        fd[i] = (l[0] - l[1]) / (2.0 * h);
+    }
+    e.set_params(&theta).unwrap();
+    fd
+}

@@ -14,7 +14,7 @@ mod thin;
 use super::{Classifier, Energy, FastPaths, ParamBlock};
 use crate::linalg::{gemm, view, view_mut};
 use crate::real::Real;
-use anyhow::{bail, ensure};
+use anyhow::ensure;
 use faer::{MatMut, MatRef};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -285,22 +285,12 @@ impl<T: Real> Energy<T> for Hopfield<T> {
     }
 
     fn set_params(&mut self, theta: &[T]) -> anyhow::Result<()> {
-        if theta.len() != self.theta.len() {
-            bail!(
-                "Hopfield network: parameter vector has length {}, expected {}",
-                theta.len(),
-                self.theta.len()
-            );
-        }
-        if let Some(i) = crate::real::first_non_finite(theta) {
-            let name = self
-                .param_blocks()
-                .into_iter()
-                .find(|b| i >= b.offset && i < b.offset + b.len())
-                .map(|b| b.name)
-                .unwrap_or_default();
-            bail!("Hopfield network: parameter {name} is NaN or Inf (index {i})");
-        }
+        super::check_params(
+            "Hopfield network",
+            || self.param_blocks(),
+            theta,
+            self.theta.len(),
+        )?;
         self.theta.copy_from_slice(theta);
         self.repack();
         Ok(())

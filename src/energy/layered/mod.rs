@@ -24,7 +24,7 @@ pub use shape::Shape;
 use super::{Classifier, Energy, FastPaths, ParamBlock};
 use crate::linalg::{view, view_mut};
 use crate::real::Real;
-use anyhow::{bail, ensure};
+use anyhow::ensure;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -299,22 +299,12 @@ impl<T: Real> Energy<T> for Layered<T> {
     }
 
     fn set_params(&mut self, theta: &[T]) -> anyhow::Result<()> {
-        if theta.len() != self.theta.len() {
-            bail!(
-                "layered network: parameter vector has length {}, expected {}",
-                theta.len(),
-                self.theta.len()
-            );
-        }
-        if let Some(i) = crate::real::first_non_finite(theta) {
-            let name = self
-                .param_blocks()
-                .into_iter()
-                .find(|b| i >= b.offset && i < b.offset + b.len())
-                .map(|b| b.name)
-                .unwrap_or_default();
-            bail!("layered network: parameter {name} is NaN or Inf (index {i})");
-        }
+        super::check_params(
+            "layered network",
+            || self.param_blocks(),
+            theta,
+            self.theta.len(),
+        )?;
         self.theta.copy_from_slice(theta);
         Ok(())
     }
