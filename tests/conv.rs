@@ -341,3 +341,47 @@ mod configs {
         assert!(m.contains("model.width"), "{m}");
     }
 }
+
+/// Batches larger than one forward product (several sample groups inside a coupling) give
+/// each sample the result it gets alone.
+#[test]
+fn batched_conv_results_equal_per_sample_results() {
+    let stages = [
+        conv(3, 3, 1, 1, 2, PoolKind::Max),
+        conv(2, 3, 1, 1, 1, PoolKind::Max),
+        dense(2),
+    ];
+    let e = with_biases(
+        Layered::<f64>::new(Shape::map(1, 6, 6), &stages, 5).unwrap(),
+        1.0,
+    );
+    let (d, np) = (e.dim(), e.n_params());
+    let n = 20;
+    let x = checks::states(&e, n, 3);
+    let v = rand_vec(n * d, 4, 1.0);
+    let w: Vec<f64> = (0..n).map(|i| 0.1 * i as f64 - 0.7).collect();
+    let (mut g, mut hv, mut gt) = (vec![0.0; n * d], vec![0.0; n * d], vec![0.0; np]);
+    e.grad_x(&x, &mut g);
+    e.hvp(&x, &v, &mut hv);
+    e.grad_theta(&x, &w, &mut gt);
+    let mut gt1 = vec![0.0; np];
+    for j in 0..n {
+        let (xs, vs) = (&x[j * d..(j + 1) * d], &v[j * d..(j + 1) * d]);
+        let (mut g1, mut h1) = (vec![0.0; d], vec![0.0; d]);
+        e.grad_x(xs, &mut g1);
+        e.hvp(xs, vs, &mut h1);
+        assert!(
+            max_abs_diff(&g1, &g[j * d..(j + 1) * d]) < 1e-12,
+            "force, sample {j}"
+        );
+        assert!(
+            max_abs_diff(&h1, &hv[j * d..(j + 1) * d]) < 1e-12,
+            "hvp, sample {j}"
+        );
+        e.grad_theta(xs, &w[j..j + 1], &mut gt1);
+    }
+    assert!(
+        max_abs_diff(&gt, &gt1) < 1e-10 * (1.0 + max_abs(&gt)),
+        "readout"
+    );
+}
