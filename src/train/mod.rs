@@ -314,7 +314,7 @@ pub struct Trainer<T: Real> {
     pub theta: Vec<f64>,
     cfg: TrainConfig,
     ep: EqProp,
-    lr_scale: Vec<f64>,
+    lr_scale: Vec<(usize, f64)>,
     key: NoiseKey,
     ws: Workspace<T>,
     /// When set, [`Trainer::train_epoch`] stops at the next batch boundary with
@@ -329,15 +329,24 @@ impl<T: Real> Trainer<T> {
         let net = build_net::<T>(cfg, image)?;
         let blocks = net.param_blocks();
         let np = net.n_params();
-        // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}.
-        let mut lr_scale = vec![1.0; np];
+        // Per-block learning-rate multipliers: layer l scales W_l and b_{l+1}. Runs of
+        // (first parameter, factor), sorted by offset.
+        let mut lr_scale = vec![(0, 1.0)];
         if !cfg.training.layer_lr.is_empty() {
-            for b in &blocks {
-                let l: usize = b.name[2..].parse().expect("block names W_l / b_l");
-                let layer = if b.name.starts_with('W') { l } else { l - 1 };
-                let s = cfg.training.layer_lr[layer.min(cfg.training.layer_lr.len() - 1)];
-                lr_scale[b.offset..b.offset + b.len()].fill(s);
-            }
+            lr_scale = blocks
+                .iter()
+                .map(|b| {
+                    let l: usize = b.name[2..].parse().expect("block names W_l / b_l");
+                    let layer = if b.name.starts_with('W') { l } else { l - 1 };
+                    let s = cfg.training.layer_lr[layer.min(cfg.training.layer_lr.len() - 1)];
+                    (b.offset, s)
+                })
+                .collect();
+            lr_scale.sort_by_key(|r| r.0);
+            anyhow::ensure!(
+                lr_scale.first().is_some_and(|r| r.0 == 0),
+                "the parameter blocks must start at offset 0"
+            );
         }
         Ok(Self {
             opt: Optimizer::new(cfg.training.optimizer, np),
@@ -430,10 +439,7 @@ impl<T: Real> Trainer<T> {
                 &mut energies,
             );
             self.opt
-                .step_scaled(&mut self.theta, &out.grad, Some(&self.lr_scale));
-            for (t, &v) in th_t.iter_mut().zip(&self.theta) {
-                *t = T::of(v);
-            }
+                .step_into(&mut self.theta, &out.grad, &self.lr_scale, &mut th_t);
             self.net.set_params(&th_t)?;
             if let Some(pb) = pb {
                 pb.inc(1);

@@ -9,6 +9,7 @@
 //! `E(s) = ½‖s‖² − Σ_l s_{l+1}ᵀ W_l s_l − bᵀ s` whose derivatives are exact there; the box is
 //! the dynamics' business. Layer 0 is the (clamped) input, the last layer the output.
 
+mod sparse;
 mod thin;
 
 use super::{Classifier, Energy, FastPaths, ParamBlock};
@@ -31,6 +32,8 @@ pub struct Hopfield<T: Real> {
     theta: Vec<T>,
     /// [`thin::pack`]ed copy of `W_l` for every pair whose upper layer is thin (else empty).
     packed: Vec<Vec<T>>,
+    /// `W₀ᵀ` (`n₀ × n₁`), the rows the sparse input kernels sum ([`sparse`]).
+    input_t: Vec<T>,
 }
 
 /// The lowest free layer of one sample in a force pass: read, or stepped in place by the
@@ -89,6 +92,7 @@ impl<T: Real> Hopfield<T> {
             b_off,
             theta,
             packed: vec![],
+            input_t: vec![],
         };
         net.repack();
         Ok(net)
@@ -121,6 +125,13 @@ impl<T: Real> Hopfield<T> {
                 thin::pack(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c, p);
             }
         }
+        let (r, c) = (self.sizes[1], self.sizes[0]);
+        sparse::transpose(
+            &self.theta[self.w_off[0]..][..r * c],
+            r,
+            c,
+            &mut self.input_t,
+        );
     }
 
     fn w(&self, l: usize) -> MatRef<'_, T> {
@@ -365,7 +376,8 @@ impl<T: Real> Energy<T> for Hopfield<T> {
                 db[..self.sizes[0]].fill(T::zero());
             }
         }
-        if nc > 0 {
+        let r = self.sizes[1];
+        if nc > 0 && !sparse::drive(x, d, nc, &self.input_t, r, -T::one(), drive, nf) {
             let xin = view(x, d).subrows(0, nc);
             let mut dv = view_mut(drive, nf);
             gemm(
@@ -556,13 +568,12 @@ impl<T: Real> FastPaths<T> for Hopfield<T> {
                     *o = wb * (ca * pa + cb * pb);
                 }
             }
-            let o = MatMut::from_row_major_slice_mut(
-                &mut out[self.w_off[0]..self.w_off[0] + r * c],
-                r,
-                c,
-            );
-            let uv = MatRef::from_column_major_slice(u, r, n);
-            gemm(o, true, uv, xav.subrows(0, c).transpose(), -T::one());
+            let o = &mut out[self.w_off[0]..self.w_off[0] + r * c];
+            if !sparse::readout(xa, d, c, u, r, -T::one(), o) {
+                let o = MatMut::from_row_major_slice_mut(o, r, c);
+                let uv = MatRef::from_column_major_slice(u, r, n);
+                gemm(o, true, uv, xav.subrows(0, c).transpose(), -T::one());
+            }
         });
         T::with_scratch(2 * n, |wab| {
             let (wa, wb) = wab.split_at_mut(n);
@@ -608,5 +619,54 @@ impl<T: Real> Classifier<T> for Hopfield<T> {
     fn describe(&self) -> String {
         let s: Vec<String> = self.sizes.iter().map(|n| n.to_string()).collect();
         s.join(" → ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sparse input kernels inside the network: with a mostly-zero input, the clamped
+    /// drive is `−b − W₀x` and the paired readout is the sum of the two plain readouts.
+    #[test]
+    fn a_sparse_input_gives_the_dense_drive_and_readout() {
+        let sizes = [40, 9, 3];
+        let net = Hopfield::<f64>::new(&sizes, 7).unwrap();
+        let (d, nc, n) = (net.dim(), 40, 4);
+        let mut rng = crate::dynamics::NoiseKey::new(1, 2).rng(0, 0);
+        let mut state = |zero: f64| -> Vec<f64> {
+            (0..n * d)
+                .map(|k| {
+                    let v: f64 = rand::Rng::random(&mut rng);
+                    if k % d < nc && v < zero { 0.0 } else { v }
+                })
+                .collect()
+        };
+        let xa = state(0.8);
+        let mut xb = state(0.0);
+        for b in 0..n {
+            xb[b * d..b * d + nc].copy_from_slice(&xa[b * d..b * d + nc]);
+        }
+        let nf = d - nc;
+        let mut drive = vec![0.0; n * nf];
+        net.clamped_drive(&xa, nc, &mut drive);
+        let w0 = net.w(0);
+        for b in 0..n {
+            for j in 0..sizes[1] {
+                let e: f64 = (0..nc).map(|i| w0[(j, i)] * xa[b * d + i]).sum();
+                let want = -net.b(1)[j] - e;
+                assert!((drive[b * nf + j] - want).abs() < 1e-12, "drive {b} {j}");
+            }
+        }
+        let w = [0.25, 0.5, 1.0, 2.0];
+        let mut pair = vec![0.0; net.n_params()];
+        net.grad_theta_pair(&xa, &xb, nc, &w, 0.7, -1.3, &mut pair);
+        let mut plain = vec![0.0; net.n_params()];
+        let scaled = |c: f64| w.iter().map(|v| c * v).collect::<Vec<_>>();
+        net.grad_theta(&xa, &scaled(0.7), &mut plain);
+        net.grad_theta(&xb, &scaled(-1.3), &mut plain);
+        for (k, (p, q)) in pair.iter().zip(&plain).enumerate() {
+            assert!((p - q).abs() < 1e-12, "readout entry {k}: {p} vs {q}");
+        }
     }
 }

@@ -1,0 +1,364 @@
+//! The first coupling over a sparse clamped input. MNIST and Fashion-MNIST images are mostly
+//! zero pixels (MNIST about 81 %), so the input drive `W₀ x_b` of each sample and the
+//! first layer's readout `Σ_b u_b x_bᵀ` need only the nonzero pixels: both become sums of
+//! contiguous rows, `x_bi · W₀ᵀ[i]` and `x_bi · u_b`, over the nonzeros, at about a fifth of the
+//! dense products' work. A batch denser than [`MAX_DENSITY`] keeps the dense products.
+//!
+//! Both kernels sum in a fixed order (pixels, then samples, in index order) that depends on
+//! neither the thread count nor the chunking, so the same inputs give the same bits.
+
+use crate::real::Real;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// The largest fraction of nonzero inputs for which the sparse kernels are used.
+pub const MAX_DENSITY: f64 = 0.4;
+
+/// Pixels per tile of the readout: the tile's sums stay in L1 until written.
+const TILE: usize = 16;
+
+thread_local! {
+    /// Index scratch: nonzero positions and their row starts.
+    static INDEX: RefCell<(Vec<u32>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's index scratch.
+fn with_index<R>(f: impl FnOnce(&mut Vec<u32>, &mut Vec<usize>) -> R) -> R {
+    INDEX.with(|c| {
+        let (mut idx, mut start) = std::mem::take(&mut *c.borrow_mut());
+        let r = f(&mut idx, &mut start);
+        *c.borrow_mut() = (idx, start);
+        r
+    })
+}
+
+/// Whether `nnz` nonzeros out of `total` entries are sparse enough for these kernels.
+fn sparse_enough(nnz: usize, total: usize) -> bool {
+    (nnz as f64) <= MAX_DENSITY * total as f64
+}
+
+/// `wt ← W₀ᵀ` packed by column block: `wt[(jb·c + i)·B + k] = W₀[jb·B + k][i]`, zeros past
+/// `r`, so one block's rows lie contiguously in memory. `B` columns are 256 bytes, the sums
+/// one sample keeps in 8 AVX2 registers. `w` is `W₀` (`r × c` row-major).
+pub fn transpose<T: Real>(w: &[T], r: usize, c: usize, wt: &mut Vec<T>) {
+    if std::mem::size_of::<T>() == 4 {
+        transpose_b::<T, 64>(w, r, c, wt);
+    } else {
+        transpose_b::<T, 32>(w, r, c, wt);
+    }
+}
+
+fn transpose_b<T: Real, const B: usize>(w: &[T], r: usize, c: usize, wt: &mut Vec<T>) {
+    wt.resize(r.div_ceil(B) * c * B, T::zero());
+    wt.par_chunks_mut(c * B)
+        .enumerate()
+        .for_each(|(jb, blk)| transpose_block::<T, B>(w, r, c, jb * B, blk));
+}
+
+/// Block `j0..j0 + B` of the packed `W₀ᵀ` (`blk`, `c × B`), through tiles of 16 pixels so
+/// that both sides move in whole cache lines.
+#[inline(never)]
+fn transpose_block<T: Real, const B: usize>(w: &[T], r: usize, c: usize, j0: usize, blk: &mut [T]) {
+    const S: usize = 16;
+    let tj = B.min(r - j0);
+    let mut tile = [[T::zero(); S]; B];
+    for i0 in (0..c).step_by(S) {
+        let ti = S.min(c - i0);
+        for (k, t) in tile[..tj].iter_mut().enumerate() {
+            t[..ti].copy_from_slice(&w[(j0 + k) * c + i0..][..ti]);
+        }
+        for di in 0..ti {
+            let dst = &mut blk[(i0 + di) * B..][..B];
+            for (k, o) in dst[..tj].iter_mut().enumerate() {
+                *o = tile[k][di];
+            }
+            dst[tj..].fill(T::zero());
+        }
+    }
+}
+
+/// `out[b·stride + j] += α Σ_{i : x_bi ≠ 0} x_bi wt[i·r + j]` for every sample `b` of `x`
+/// (rows of `d`, input in `0..c`) and `j < r`; `wt` is `W₀ᵀ` packed by [`transpose`]. Returns
+/// `false`, and does
+/// nothing, when the inputs are denser than [`MAX_DENSITY`].
+#[allow(clippy::too_many_arguments)]
+pub fn drive<T: Real>(
+    x: &[T],
+    d: usize,
+    c: usize,
+    wt: &[T],
+    r: usize,
+    alpha: T,
+    out: &mut [T],
+    stride: usize,
+) -> bool {
+    let n = x.len() / d;
+    with_index(|idx, start| {
+        idx.clear();
+        start.clear();
+        start.push(0);
+        for xs in x.chunks_exact(d) {
+            idx.extend(
+                xs[..c]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != T::zero())
+                    .map(|(i, _)| i as u32),
+            );
+            start.push(idx.len());
+        }
+        if !sparse_enough(idx.len(), n * c) {
+            return false;
+        }
+        let job = Rows {
+            x,
+            d,
+            c,
+            wt,
+            r,
+            idx,
+            start,
+        };
+        if std::mem::size_of::<T>() == 4 {
+            job.run::<64>(alpha, out, stride);
+        } else {
+            job.run::<32>(alpha, out, stride);
+        }
+        true
+    })
+}
+
+/// The drive's operands: inputs, `W₀ᵀ` and the nonzeros by sample.
+struct Rows<'a, T> {
+    x: &'a [T],
+    d: usize,
+    c: usize,
+    wt: &'a [T],
+    r: usize,
+    idx: &'a [u32],
+    start: &'a [usize],
+}
+
+impl<T: Real> Rows<'_, T> {
+    /// Column blocks of `B` outer, samples inner: one block of `W₀ᵀ` (`c × B`, contiguous)
+    /// stays in cache across the samples, and each sample's `B` sums stay in registers.
+    #[inline(never)]
+    fn run<const B: usize>(&self, alpha: T, out: &mut [T], stride: usize) {
+        let r = self.r;
+        for (jb, blk) in self.wt.chunks_exact(self.c * B).enumerate() {
+            let j0 = jb * B;
+            let w = B.min(r - j0);
+            for (b, xs) in self.x.chunks_exact(self.d).enumerate() {
+                let nz = &self.idx[self.start[b]..self.start[b + 1]];
+                let mut acc = [T::zero(); B];
+                for &i in nz {
+                    let v = xs[i as usize];
+                    let row = &blk[i as usize * B..][..B];
+                    for k in 0..B {
+                        acc[k] += v * row[k];
+                    }
+                }
+                let o = &mut out[b * stride + j0..][..w];
+                for (o, &a) in o.iter_mut().zip(&acc) {
+                    *o += alpha * a;
+                }
+            }
+        }
+    }
+}
+
+/// `g[j·c + i] += α Σ_b u[b·r + j] x_bi` for `j < r`, `i < c` (`g` is `r × c` row-major, the
+/// layout of `W₀`), summing over the samples whose pixel `i` is nonzero. Returns `false`, and
+/// does nothing, when the inputs are denser than [`MAX_DENSITY`].
+#[allow(clippy::too_many_arguments)]
+pub fn readout<T: Real>(
+    x: &[T],
+    d: usize,
+    c: usize,
+    u: &[T],
+    r: usize,
+    alpha: T,
+    g: &mut [T],
+) -> bool {
+    let n = x.len() / d;
+    with_index(|idx, start| {
+        // Nonzeros by pixel (CSC): count, prefix sums, then fill in sample order.
+        start.clear();
+        start.resize(c + 1, 0);
+        for xs in x.chunks_exact(d) {
+            for (i, v) in xs[..c].iter().enumerate() {
+                if *v != T::zero() {
+                    start[i + 1] += 1;
+                }
+            }
+        }
+        for i in 0..c {
+            start[i + 1] += start[i];
+        }
+        let nnz = start[c];
+        if !sparse_enough(nnz, n * c) {
+            return false;
+        }
+        idx.clear();
+        idx.resize(nnz, 0);
+        // The values beside their sample numbers, so the sums read both in order.
+        let mut val = vec![T::zero(); nnz];
+        let mut next = start[..c].to_vec();
+        for (b, xs) in x.chunks_exact(d).enumerate() {
+            for (i, &v) in xs[..c].iter().enumerate() {
+                if v != T::zero() {
+                    idx[next[i]] = b as u32;
+                    val[next[i]] = v;
+                    next[i] += 1;
+                }
+            }
+        }
+        let job = Cols {
+            val: &val,
+            c,
+            u,
+            r,
+            idx,
+            start,
+        };
+        if std::mem::size_of::<T>() == 4 {
+            job.run::<64>(alpha, g);
+        } else {
+            job.run::<32>(alpha, g);
+        }
+        true
+    })
+}
+
+/// The readout's operands: inputs, the per-sample weights `u` and the nonzeros by pixel.
+struct Cols<'a, T> {
+    /// The nonzero inputs, by pixel (in the order of `idx`).
+    val: &'a [T],
+    c: usize,
+    u: &'a [T],
+    r: usize,
+    idx: &'a [u32],
+    start: &'a [usize],
+}
+
+impl<T: Real> Cols<'_, T> {
+    /// Row blocks of `B` (one parallel task each), pixel tiles of [`TILE`] within: a tile's
+    /// `TILE × B` sums are built in registers pixel by pixel, then added to `g` row by row.
+    fn run<const B: usize>(&self, alpha: T, g: &mut [T]) {
+        let c = self.c;
+        g.par_chunks_mut(B * c)
+            .enumerate()
+            .for_each(|(jb, gb)| self.rows::<B>(alpha, jb * B, gb));
+    }
+
+    /// Rows `j0..` of `g` (`gb`, whole rows of `c`).
+    #[inline(never)]
+    fn rows<const B: usize>(&self, alpha: T, j0: usize, gb: &mut [T]) {
+        let (c, r) = (self.c, self.r);
+        {
+            let w = gb.len() / c;
+            let mut tile = [[T::zero(); B]; TILE];
+            for i0 in (0..c).step_by(TILE) {
+                let ti = TILE.min(c - i0);
+                for (t, out) in tile[..ti].iter_mut().enumerate() {
+                    let i = i0 + t;
+                    // The sums live in registers (a local array), not in the tile.
+                    let mut acc = [T::zero(); B];
+                    let range = self.start[i]..self.start[i + 1];
+                    let list = self.idx[range.clone()].iter().zip(&self.val[range]);
+                    if w == B {
+                        for (&b, &v) in list {
+                            let row = &self.u[b as usize * r + j0..][..B];
+                            for k in 0..B {
+                                acc[k] += v * row[k];
+                            }
+                        }
+                    } else {
+                        for (&b, &v) in list {
+                            let row = &self.u[b as usize * r + j0..][..w];
+                            for (a, &uv) in acc.iter_mut().zip(row) {
+                                *a += v * uv;
+                            }
+                        }
+                    }
+                    *out = acc;
+                }
+                for k in 0..w {
+                    let o = &mut gb[k * c + i0..][..ti];
+                    for (o, acc) in o.iter_mut().zip(&tile[..ti]) {
+                        *o += alpha * acc[k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inputs with about 80 % zeros, like MNIST.
+    fn sparse_inputs(n: usize, d: usize, c: usize) -> Vec<f64> {
+        (0..n * d)
+            .map(|k| {
+                let h = crate::dynamics::NoiseKey::new(k as u64, 9).rng(0, 0);
+                let v: f64 = rand::Rng::random(&mut { h });
+                if k % d < c && v < 0.8 { 0.0 } else { v }
+            })
+            .collect()
+    }
+
+    fn dense(r: usize, c: usize, seed: u64) -> Vec<f64> {
+        let mut rng = crate::dynamics::NoiseKey::new(seed, 3).rng(0, 0);
+        (0..r * c)
+            .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
+            .collect()
+    }
+
+    #[test]
+    fn sparse_drive_and_readout_are_the_dense_products() {
+        // r = 70 leaves a partial column block; c = 37 a partial pixel tile.
+        let (n, c, r, d) = (5, 37, 70, 37 + 70 + 3);
+        let x = sparse_inputs(n, d, c);
+        let w = dense(r, c, 1);
+        let mut wt = vec![];
+        transpose(&w, r, c, &mut wt);
+        let stride = r + 4;
+        let mut out = vec![0.5; n * stride];
+        assert!(drive(&x, d, c, &wt, r, -2.0, &mut out, stride));
+        for b in 0..n {
+            for j in 0..r {
+                let e: f64 = (0..c).map(|i| w[j * c + i] * x[b * d + i]).sum();
+                assert!((out[b * stride + j] - (0.5 - 2.0 * e)).abs() < 1e-12);
+            }
+            assert!(
+                out[b * stride + r..(b + 1) * stride]
+                    .iter()
+                    .all(|&v| v == 0.5)
+            );
+        }
+        let u = dense(n, r, 2);
+        let mut g = vec![1.0; r * c];
+        assert!(readout(&x, d, c, &u, r, -0.5, &mut g));
+        for j in 0..r {
+            for i in 0..c {
+                let e: f64 = (0..n).map(|b| u[b * r + j] * x[b * d + i]).sum();
+                assert!((g[j * c + i] - (1.0 - 0.5 * e)).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn dense_inputs_are_left_to_the_products() {
+        let (n, c, r, d) = (3, 20, 8, 30);
+        let x = vec![0.5; n * d];
+        let mut wt = vec![];
+        transpose(&dense(r, c, 1), r, c, &mut wt);
+        let mut out = vec![0.0; n * r];
+        assert!(!drive(&x, d, c, &wt, r, 1.0, &mut out, r));
+        let mut g = vec![0.0; r * c];
+        assert!(!readout(&x, d, c, &dense(n, r, 2), r, 1.0, &mut g));
+        assert!(out.iter().chain(&g).all(|&v| v == 0.0));
+    }
+}
