@@ -269,6 +269,8 @@ pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> 
     /// its force pass ([`crate::energy::FastPaths::grad_free_flow`]): deterministic gradient flow whose nudge
     /// (if any) neither reads nor writes them.
     pub fused: Option<(T, usize)>,
+    /// Samples per chunk: chunk `ci` holds samples `ci·chunk..` ([`CHUNK`] unless set).
+    pub chunk: usize,
 }
 
 impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> {
@@ -300,6 +302,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             lo,
             hi,
             fused,
+            chunk: CHUNK,
         }
     }
 
@@ -333,7 +336,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             }
         };
         if let Some(nu) = self.nudge {
-            nu.cost.add_grad(xc, d, nc, ci * CHUNK, nu.beta, fc);
+            nu.cost.add_grad(xc, d, nc, ci * self.chunk, nu.beta, fc);
         }
         let mut rng = self.key.rng(step as u64, ci as u64);
         for ((xs, fs), a) in xc
@@ -354,7 +357,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             let first = xc
                 .chunks_exact(d)
                 .position(|s| s[nc..].iter().any(|v| !v.is_finite()));
-            Some(ci * CHUNK + first.unwrap_or(0))
+            Some(ci * self.chunk + first.unwrap_or(0))
         } else {
             None
         }

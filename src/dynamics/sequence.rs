@@ -23,6 +23,19 @@ pub struct NudgedPhase<'a, T: Real> {
     pub name: &'a str,
 }
 
+/// Samples per chunk for a batch of `n`: [`CHUNK`], or half the batch (rounded up) when that is
+/// smaller and both phases are noise-free gradient flow, so that a small batch (the MLP
+/// configs' 20) still runs as two parallel chunks. It depends on `n` only, never on the
+/// thread count, so a run gives the same bits on any number of threads; and no noise is
+/// drawn on that path, so no random stream depends on the chunking.
+fn chunk_len<I: Integrator>(n: usize, free: &I, nudged: &I) -> usize {
+    if free.flow_dt().is_some() && nudged.flow_dt().is_some() {
+        n.div_ceil(2).clamp(1, CHUNK)
+    } else {
+        CHUNK
+    }
+}
+
 struct Job<'a, T> {
     ci: usize,
     xf: &'a mut [T],
@@ -57,17 +70,23 @@ pub fn relax_free_then_nudged<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     for o in outs.iter_mut() {
         o.resize(xf.len(), T::zero());
     }
-    let free_phase = ChunkPhase::new(energy, free, None, free_key, nc);
+    let chunk = chunk_len(n, free, nudged_integ);
+    let mut free_phase = ChunkPhase::new(energy, free, None, free_key, nc);
+    free_phase.chunk = chunk;
     let nudged_phases: Vec<_> = nudged
         .iter()
-        .map(|p| ChunkPhase::new(energy, nudged_integ, Some(p.nudge), p.key, nc))
+        .map(|p| {
+            let mut ph = ChunkPhase::new(energy, nudged_integ, Some(p.nudge), p.key, nc);
+            ph.chunk = chunk;
+            ph
+        })
         .collect();
-    let mut out_chunks: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(CHUNK * d)).collect();
+    let mut out_chunks: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(chunk * d)).collect();
     let jobs: Vec<Job<'_, T>> = xf
-        .chunks_mut(CHUNK * d)
-        .zip(ws.force.chunks_mut(CHUNK * nf))
-        .zip(ws.drive.chunks_mut(CHUNK * nf))
-        .zip(ws.aux.chunks_mut(CHUNK * nf))
+        .chunks_mut(chunk * d)
+        .zip(ws.force.chunks_mut(chunk * nf))
+        .zip(ws.drive.chunks_mut(chunk * nf))
+        .zip(ws.aux.chunks_mut(chunk * nf))
         .enumerate()
         .map(|(ci, (((xf, force), drive), aux))| Job {
             ci,

@@ -1,7 +1,6 @@
 //! A network of driven, nonlinear, overdamped oscillators with polynomial energy, the
 //! substrate of the physical diffusion model of Bösch, Roeder, Serra-Garcia & Adams,
-//! *Local Learning Rules for Out-of-Equilibrium Physical Generative Models* (2025;
-//! `../shared/papers/local-learning-rules-physical-generative-models.txt`, SYSTEMS.md B).
+//! *Local Learning Rules for Out-of-Equilibrium Physical Generative Models* (2025).
 //!
 //! Local energy (paper eq. 3), per oscillator `n`:
 //! `½ α_n x_n² + ¼ β_n x_n⁴ + ⅙ γ_n x_n⁶ + f_n x_n`, with `γ_n ≥ γ_min > 0` so that the energy

@@ -1,5 +1,5 @@
-//! Reproduction of the MLP results of "Ising-machine-dynamics-inspired equilibrium
-//! propagation" (`papers/csb-eqprop-ising-machines.txt`, SYSTEMS.md C):
+//! Reproduction of "Hybridizing Equilibrium Propagation with Ising Machines for Efficient
+//! Energy-Based Learning" (Fan et al., arXiv 2606.09112), its MLP results and Table 1:
 //! `physlearn exp csb-eqprop`.
 //!
 //! - Fig. 2: a 784-120-10 hard-sigmoid Hopfield MLP trained on MNIST (batch 128, 20 free and

@@ -1,6 +1,5 @@
 //! Reproduction of "Local Learning Rules for Out-of-Equilibrium Physical Generative Models"
-//! (Bösch, Roeder, Serra-Garcia & Adams 2025;
-//! `../shared/papers/local-learning-rules-physical-generative-models.txt`, SYSTEMS.md B):
+//! (Bösch, Roeder, Serra-Garcia & Adams 2025):
 //! `physlearn exp oscillator-diffusion {gmm2d, mnist01}`.
 //!
 //! - [`gmm2d`]: a 2-oscillator network learns the driving protocol of a score-based

@@ -1,5 +1,5 @@
 //! Reproduction of "Symmetric Equilibrium Propagation for Thermodynamic Diffusion Training"
-//! (`papers/symmetric-eqprop-thermodynamic-diffusion.txt`, SYSTEMS.md A):
+//! (arXiv 2604.23806):
 //! `physlearn exp thermo-eqprop`.
 //!
 //! E1 gradient agreement, E2 bias scaling, E3 bias–variance and training, and the
