@@ -56,6 +56,9 @@ pub struct Workspace<T> {
     pub(crate) pinned: bool,
     /// Readout accumulator for learning rules (reused across calls).
     pub readout: Vec<T>,
+    /// A spent f64 gradient handed back by [`Workspace::recycle`], whose allocation the next
+    /// gradient reuses.
+    pub(crate) spare: Vec<f64>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -67,7 +70,14 @@ impl<T: Real> Workspace<T> {
             aux: Vec::new(),
             pinned: false,
             readout: Vec::new(),
+            spare: Vec::new(),
         }
+    }
+
+    /// Hands back a gradient the caller is done with (e.g. [`crate::learn::EqPropOutput`]'s),
+    /// so that the next one reuses its allocation instead of faulting in fresh pages.
+    pub fn recycle(&mut self, grad: Vec<f64>) {
+        self.spare = grad;
     }
 
     /// Computes the clamped drive of `x`'s prefix `0..nc` once and keeps it for every

@@ -291,8 +291,9 @@ impl EqProp {
             .for_each(|p| p.fill(T::zero()));
         let c = T::of(1.0 / den);
         crate::energy::grad_theta_pair(energy, xa, xb, nc, &w, c, -c, acc);
-        let mut grad = Vec::new();
-        acc.par_iter()
+        let mut grad = std::mem::take(&mut ws.spare);
+        ws.readout
+            .par_iter()
             .with_min_len(PAR_PIECE)
             .map(|v| v.f64())
             .collect_into_vec(&mut grad);

@@ -440,6 +440,7 @@ impl<T: Real> Trainer<T> {
             );
             self.opt
                 .step_into(&mut self.theta, &out.grad, &self.lr_scale, &mut th_t);
+            self.ws.recycle(out.grad);
             self.net.set_params(&th_t)?;
             if let Some(pb) = pb {
                 pb.inc(1);

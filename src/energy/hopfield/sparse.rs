@@ -32,6 +32,25 @@ fn with_index<R>(f: impl FnOnce(&mut Vec<u32>, &mut Vec<usize>) -> R) -> R {
     })
 }
 
+/// Nonzero positions grouped by row (a sample, or a pixel): row `k` is
+/// `idx[start[k]..start[k + 1]]`.
+#[derive(Clone, Copy)]
+struct Nonzeros<'a> {
+    idx: &'a [u32],
+    start: &'a [usize],
+}
+
+impl<'a> Nonzeros<'a> {
+    /// Entry range of row `k`.
+    fn range(&self, k: usize) -> std::ops::Range<usize> {
+        self.start[k]..self.start[k + 1]
+    }
+    /// Positions in row `k`.
+    fn row(&self, k: usize) -> &'a [u32] {
+        &self.idx[self.range(k)]
+    }
+}
+
 /// Whether `nnz` nonzeros out of `total` entries are sparse enough for these kernels.
 fn sparse_enough(nnz: usize, total: usize) -> bool {
     (nnz as f64) <= MAX_DENSITY * total as f64
@@ -116,8 +135,7 @@ pub fn drive<T: Real>(
             c,
             wt,
             r,
-            idx,
-            start,
+            nz: Nonzeros { idx, start },
         };
         if std::mem::size_of::<T>() == 4 {
             job.run::<64>(alpha, out, stride);
@@ -135,8 +153,8 @@ struct Rows<'a, T> {
     c: usize,
     wt: &'a [T],
     r: usize,
-    idx: &'a [u32],
-    start: &'a [usize],
+    /// The nonzero pixels, by sample.
+    nz: Nonzeros<'a>,
 }
 
 impl<T: Real> Rows<'_, T> {
@@ -149,7 +167,7 @@ impl<T: Real> Rows<'_, T> {
             let j0 = jb * B;
             let w = B.min(r - j0);
             for (b, xs) in self.x.chunks_exact(self.d).enumerate() {
-                let nz = &self.idx[self.start[b]..self.start[b + 1]];
+                let nz = self.nz.row(b);
                 let mut acc = [T::zero(); B];
                 for &i in nz {
                     let v = xs[i as usize];
@@ -218,8 +236,7 @@ pub fn readout<T: Real>(
             c,
             u,
             r,
-            idx,
-            start,
+            nz: Nonzeros { idx, start },
         };
         if std::mem::size_of::<T>() == 4 {
             job.run::<64>(alpha, g);
@@ -237,8 +254,8 @@ struct Cols<'a, T> {
     c: usize,
     u: &'a [T],
     r: usize,
-    idx: &'a [u32],
-    start: &'a [usize],
+    /// The samples with a nonzero, by pixel.
+    nz: Nonzeros<'a>,
 }
 
 impl<T: Real> Cols<'_, T> {
@@ -264,8 +281,7 @@ impl<T: Real> Cols<'_, T> {
                     let i = i0 + t;
                     // The sums live in registers (a local array), not in the tile.
                     let mut acc = [T::zero(); B];
-                    let range = self.start[i]..self.start[i + 1];
-                    let list = self.idx[range.clone()].iter().zip(&self.val[range]);
+                    let list = self.nz.row(i).iter().zip(&self.val[self.nz.range(i)]);
                     if w == B {
                         for (&b, &v) in list {
                             let row = &self.u[b as usize * r + j0..][..B];
