@@ -1,4 +1,4 @@
-//! The oscillator-network diffusion model (SYSTEMS.md B), in f64 on small systems:
+//! The oscillator-network diffusion model (Bösch et al. 2025), in f64 on small systems:
 //! derivatives of the substrate, the local score-matching rules against finite differences
 //! and against the exact quadratic-form oracle, CD1's δ → 0 limit, the reverse-time sampler
 //! on an exactly known score, and determinism.

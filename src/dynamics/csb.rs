@@ -1,8 +1,8 @@
 //! Continuous simulated bifurcation (cSB): damped conjugate-momentum dynamics with inelastic
-//! walls, the relaxation of the cSB-EqProp paper (`csb-eqprop-ising-machines.txt`,
-//! SYSTEMS.md C).
+//! walls, the relaxation of the cSB-EqProp paper (Fan et al.,
+//! arXiv 2606.09112).
 //!
-//! The paper's equations were lost in extraction; this follows SYSTEMS.md C and ballistic
+//! The paper's equations were lost in extraction; this follows the paper's prose and ballistic
 //! simulated bifurcation (Goto et al. 2019/2021): each neuron has a position `x` and a
 //! conjugate momentum `y`, and one step is
 //! `y ← y + Δ (−∂(E + βC)/∂x − γ y) [+ noise]`, `x ← x + Δ y`,

@@ -1,7 +1,7 @@
 //! Overdamped Langevin dynamics (Euler–Maruyama) and its zero-temperature limit, gradient flow.
 //!
 //! `x_{free} ← x_{free} − dt (∇E(x) + β ∇C(x)) + sqrt(2 dt k_BT) ξ`, `ξ ~ N(0, I)`
-//! (the SDE `dx = −∇E dt + sqrt(2/β_phys) dW` of SYSTEMS.md A with `k_BT = 1/β_phys`).
+//! (the SDE `dx = −∇E dt + sqrt(2/β_phys) dW` of the symmetric-EqProp paper (arXiv 2604.23806) with `k_BT = 1/β_phys`).
 //! The clamped prefix never moves; its drive on the free cells is computed once per phase.
 //! Substrates with [`Energy::bounds`] are projected onto their box after each step.
 //! The batch is cut into chunks of [`CHUNK`] samples, each processed in one fused pass (GEMM,

@@ -1,4 +1,4 @@
-//! Sampling from a learned physical diffusion model (Bösch et al. 2025, SYSTEMS.md B).
+//! Sampling from a learned physical diffusion model (Bösch et al. 2025).
 //!
 //! **Reverse-time SDE** (paper eq. 2 with the score `∇ log p_t ≈ −∇Ê_θ(t)/k_BT`, run as the
 //! physical Langevin dynamics of eq. 6 with total force `−2∇Ê + x`):

@@ -1,8 +1,9 @@
-//! The bilinear low-rank Langevin substrate of the symmetric-EqProp paper (SYSTEMS.md A).
+//! The bilinear low-rank Langevin substrate of the symmetric-EqProp paper
+//! ("Symmetric Equilibrium Propagation for Thermodynamic Diffusion Training", arXiv 2604.23806).
 //!
 //! `E_θ(x) = Σ_i (½ a x_i² + ¼ c x_i⁴) − Σ_{i free} h_i x_i + Σ_{(m,m')} x^(m)ᵀ U_mm' V_mm'ᵀ x^(m')`
 //!
-//! (paper eq. for `E_θ` in §3–4, with the self-energy `E0` made explicit as SYSTEMS.md A
+//! (paper eq. for `E_θ` in §3–4, with the self-energy `E0` made explicit as the paper's setup
 //! suggests: stiffness `a > 0`, quartic `c ≥ 0`, bias `h`; the quartic term makes symmetric
 //! EqProp inexact so that its `O(β²)` bias is visible). The state is `L` modules laid out one
 //! after another; the first `input_modules` modules are the input block `I` (clamped to the

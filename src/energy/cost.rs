@@ -32,7 +32,7 @@ pub trait Cost<T: Real>: Send + Sync {
 /// `C_b(x) = w_b / 2 · ‖x_O − t_b‖²` on the output block `O = start..start+len`.
 ///
 /// With `w_b = σ_b²` and `t_b = (y_b − ỹ_b)/σ_b²` this is the denoising-score-matching cost of
-/// the symmetric-EqProp paper (SYSTEMS.md A, `C(x_O) = σ²/2 ‖x_O − (y − ỹ)/σ²‖²`).
+/// the symmetric-EqProp paper (arXiv 2604.23806, `C(x_O) = σ²/2 ‖x_O − (y − ỹ)/σ²‖²`).
 #[derive(Clone, Debug)]
 pub struct WeightedSquaredError<T> {
     /// First output coordinate.

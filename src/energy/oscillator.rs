@@ -156,7 +156,7 @@ fn default_init_alpha() -> f64 {
 pub struct OscillatorConfig {
     /// Coupling graph.
     pub topology: Topology,
-    /// Lower bound `γ_min > 0` of every sextic coefficient `γ_n` (coercivity; SYSTEMS.md B:
+    /// Lower bound `γ_min > 0` of every sextic coefficient `γ_n` (coercivity; Bösch et al. 2025:
     /// unconstrained fits drive `γ_n` negative and the samples diverge).
     #[serde(default = "default_gamma_min")]
     pub gamma_min: f64,

@@ -1,6 +1,6 @@
 //! Equilibrium Propagation gradient estimators.
 //!
-//! Phases (symmetric-EqProp paper §5, SYSTEMS.md A): free `x⁰` relaxes `E` from the initial
+//! Phases (symmetric-EqProp paper §5, arXiv 2604.23806): free `x⁰` relaxes `E` from the initial
 //! state; each nudged phase relaxes `E + sβ C` starting from the free phase's final state.
 //! Estimators, with `R(x) = mean_b ∂_θE(x_b)` the local readout:
 //! - `one_sided`:   `g = (R(x^β) − R(x⁰)) / β` (paper eq. for `g_β`),

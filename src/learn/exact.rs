@@ -2,7 +2,7 @@
 //!
 //! All return the gradient of the batch-mean cost `L = mean_b C_b(x_b)` with respect to θ.
 //! - [`implicit_gradient`]: at an equilibrium `x⋆` of the free phase, by the implicit
-//!   function theorem `dL/dθ = −mean_b (∂²E/∂θ∂x)ᵀ H⁻¹ ∇_x C_b` (SYSTEMS.md A; `H` the free
+//!   function theorem `dL/dθ = −mean_b (∂²E/∂θ∂x)ᵀ H⁻¹ ∇_x C_b` (`H` the free
 //!   block of the Hessian) — the `β → 0` limit of EqProp at full relaxation.
 //! - [`bptt_gradient`]: backpropagation through the `K` unrolled Euler(–Maruyama) steps of the
 //!   free phase (the paper's "digital baseline"), the exact gradient of `C(x_K)`.

@@ -1,5 +1,5 @@
 //! Score matching for a physical diffusion model whose score is a force, `−∇Ê_θ(t)/k_BT ≈
-//! ∇ log p_t` (Bösch et al. 2025, SYSTEMS.md B): the local force-matching rule (paper eq. 8),
+//! ∇ log p_t` (Bösch et al. 2025): the local force-matching rule (paper eq. 8),
 //! denoising score matching (for comparison), the exact quadratic-form oracle, and the
 //! sequential per-time-point trainer of the driving protocol (CD1 lives in [`super::cd1`]).
 //!
@@ -262,7 +262,7 @@ pub fn dsm_grad<T: Real, E: LinearEnergy<T> + ?Sized>(
     });
 }
 
-/// `J_SM(θ) = ½ θᵀAθ − bᵀθ` on a fixed batch (SYSTEMS.md B): `A_ij = mean_b ∇φ_i·∇φ_j/(k_BT)²`,
+/// `J_SM(θ) = ½ θᵀAθ − bᵀθ` on a fixed batch (Bösch et al. 2025): `A_ij = mean_b ∇φ_i·∇φ_j/(k_BT)²`,
 /// `b_i = mean_b Δφ_i/k_BT`. The exact oracle for the local rules (dense, `O(n_params²)`
 /// memory; building it costs `O(B · Σ_n k_n²)` with `k_n` the features touching oscillator
 /// `n`; [`QuadraticForm::minimise`] costs a dense solve per active-set change).

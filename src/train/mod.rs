@@ -1,5 +1,5 @@
 //! `physlearn train`: supervised EqProp training of layered Hopfield classifiers on image data
-//! (SYSTEMS.md C; the classic EqProp setup of Scellier & Bengio 2017 and the cSB-EqProp paper).
+//! (the classic EqProp setup of Scellier & Bengio 2017 and the cSB-EqProp paper).
 //!
 //! Each step relaxes a batch with the input clamped (free phase), then nudges the output
 //! towards the one-hot label with `β C`, `C = ½‖s_out − y‖²` (one or two nudged phases), and

@@ -1,5 +1,5 @@
 //! Layered Hopfield energy with the hard sigmoid, as used by Equilibrium Propagation
-//! (Scellier & Bengio 2017; the cSB-EqProp paper, SYSTEMS.md C).
+//! (Scellier & Bengio 2017; the cSB-EqProp paper, arXiv 2606.09112).
 //!
 //! `E(s) = ½ Σ_i s_i² − Σ_l ρ(s_{l+1})ᵀ W_l ρ(s_l) − Σ_{i ∉ input} b_i ρ(s_i)`,
 //! `ρ(s) = clip(s, 0, 1)`. The dynamics keep every unit inside the box `[0, 1]`

@@ -1,6 +1,6 @@
 //! Configuration of the cSB-EqProp MLP reproduction (`configs/csb-eqprop.toml`).
 //!
-//! The paper (`csb-eqprop-ising-machines.txt`) fixes the architecture (784-120-10), the batch
+//! The paper (Fan et al., arXiv 2606.09112) fixes the architecture (784-120-10), the batch
 //! (128), the budget (20 free / 15 nudged iterations) and the 10 epochs, but none of Δ, γ, β,
 //! the learning rates or the noise amplitudes (its symbols were lost in extraction); those
 //! are our documented choices. "Neuron noise of amplitude σ" is read as a zero-mean Gaussian

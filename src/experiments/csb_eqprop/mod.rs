@@ -450,7 +450,7 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
         .collect::<serde_json::Map<_, _>>()
         .into();
     let summary = json!({
-        "paper": "csb-eqprop-ising-machines.txt (MLP, Figs. 2-4)",
+        "paper": "Fan et al., arXiv 2606.09112 (MLP, Figs. 2-4)",
         "layers": cfg.train.model.layers,
         "batch_size": cfg.train.training.batch_size,
         "budget": {"free": free, "nudged": nudged},

@@ -1,6 +1,6 @@
 //! Configuration of the symmetric-EqProp reproduction (`configs/thermo-eqprop.toml`).
 //!
-//! Operating point (documented choice, SYSTEMS.md A): stiffness `a = 1`, quartic
+//! Operating point (documented choice; the paper leaves it open): stiffness `a = 1`, quartic
 //! `c = 0.25`, initial coupling norm `0.9 a`, initial biases `N(0, 0.5²)`; this gives a free
 //! Hessian with `λ⋆ ≈ 0.5`, so the slowest relaxation time `1/λ⋆ ≈ 2` is comparable to the
 //! relaxation budget `K·dt = 300 × 0.01 = 3`: the free phase is still relaxing when the nudge
