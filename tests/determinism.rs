@@ -268,3 +268,62 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
     assert_eq!(err.phase, "nudged(+beta)", "{err}");
     assert_eq!((err.step, err.sample), (1, 1), "{err}");
 }
+
+/// A noise-free EqProp gradient of the MNIST-shaped Hopfield net on a small batch of
+/// mostly-zero inputs: the batch is split into two chunks (by its size) and the sparse input
+/// kernels run, so this is the path of the default MLP config.
+fn small_batch_flow_gradient() -> Vec<f64> {
+    use physlearn::energy::Energy;
+    use physlearn::energy::cost::WeightedSquaredError;
+    use physlearn::energy::hopfield::Hopfield;
+    let net = Hopfield::<f32>::new(&[784, 100, 10], 4).unwrap();
+    let (n, d) = (20, net.dim());
+    let mut x0 = vec![0.0f32; n * d];
+    let mut target = vec![0.0f32; n * 10];
+    for b in 0..n {
+        for i in 0..784 {
+            let h = (b * 131 + i * 37) % 23;
+            x0[b * d + i] = if h < 5 { (h + 1) as f32 / 5.0 } else { 0.0 };
+        }
+        target[b * 10 + b % 10] = 1.0;
+    }
+    let (start, len) = net.output_block();
+    let cost = WeightedSquaredError {
+        start,
+        len,
+        target,
+        weight: vec![1.0; n],
+    };
+    let phase = |steps| {
+        PhaseSpec::finite(Langevin {
+            dt: 0.5,
+            steps,
+            temperature: 0.0,
+        })
+    };
+    let ep = EqProp {
+        estimator: Estimator::Symmetric,
+        beta: 0.5,
+        free: phase(12),
+        nudged: phase(4),
+    };
+    ep.gradient(
+        &net,
+        &x0,
+        784,
+        &cost,
+        NoiseKey::new(2, 0),
+        &mut Workspace::new(),
+    )
+    .unwrap()
+    .grad
+}
+
+#[test]
+fn a_small_noise_free_batch_gives_the_same_bits_on_one_or_two_threads() {
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let one = in_pool(1, small_batch_flow_gradient);
+    let two = in_pool(2, small_batch_flow_gradient);
+    assert_eq!(bits(&one), bits(&two));
+    assert!(one.iter().any(|v| *v != 0.0));
+}
