@@ -215,6 +215,53 @@ fn per_parameter_rates_scale_the_step_under_sgd_and_adam() {
     }
 }
 
+/// The trainer's fused step (`step_into`: rate runs, the f32 copy written in the same pass,
+/// split over threads in pieces) gives the bits of the plain per-parameter step, under SGD
+/// with and without momentum and under Adam, over several steps and across piece boundaries.
+#[test]
+fn the_fused_step_with_rate_runs_is_the_per_parameter_step() {
+    use physlearn::learn::{Optimizer, OptimizerConfig};
+    let n = 40_000; // three pieces of 16 384
+    let runs = [(0, 1.0), (10_000, 0.5), (30_000, 0.25)];
+    let scale: Vec<f64> = (0..n)
+        .map(|i| runs[runs.partition_point(|r| r.0 <= i) - 1].1)
+        .collect();
+    for cfg in [
+        OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            weight_decay: 1e-3,
+        },
+        OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 1e-3,
+        },
+        OptimizerConfig::Adam {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+    ] {
+        let (mut a, mut b) = (Optimizer::new(cfg, n), Optimizer::new(cfg, n));
+        let mut ta: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut tb = ta.clone();
+        let mut out = vec![0.0f32; n];
+        for step in 0..3 {
+            let g: Vec<f64> = (0..n).map(|i| ((i + step) as f64 * 0.11).cos()).collect();
+            a.step_scaled(&mut ta, &g, Some(&scale));
+            b.step_into(&mut tb, &g, &runs, &mut out);
+            assert!(
+                ta.iter().zip(&tb).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{cfg:?}"
+            );
+            assert!(out.iter().zip(&tb).all(|(o, t)| *o == *t as f32), "{cfg:?}");
+        }
+    }
+}
+
 /// `--seeds`: one run directory per seed, the spread written to `seeds.json`; the set is
 /// refused as a new run's directory, continued with `Claim::Resume` (finished runs read back,
 /// not retrained), and a resumed set refuses another configuration, naming the key.

@@ -153,6 +153,7 @@ impl Optimizer {
             runs.first().is_some_and(|r| r.0 == 0) && runs.windows(2).all(|w| w[0].0 <= w[1].0),
             "scale runs must start at 0 and be sorted"
         );
+        assert_eq!(out.len(), theta.len(), "one output entry per parameter");
         self.step_kernel(theta, grad, Scale::Runs(runs), Some(out));
     }
 
