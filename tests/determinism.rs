@@ -98,21 +98,19 @@ fn diverging_dynamics_name_the_phase_and_step() {
     );
 }
 
-/// A Hopfield EqProp gradient big enough that the input drive and readout products run as
-/// parallel GEMMs when called from the main thread (outside the pool) with two threads.
-fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
-    use physlearn::dynamics::Csb;
+/// The EqProp gradient of `net` (input layer of 784 clamped) on the batch `x0`, sample `b`'s
+/// target being class `b % 10`.
+fn classifier_gradient(
+    net: &physlearn::energy::hopfield::Hopfield<f32>,
+    x0: &[f32],
+    ep: &EqProp,
+    seed: u64,
+) -> Vec<f64> {
     use physlearn::energy::Energy;
     use physlearn::energy::cost::WeightedSquaredError;
-    use physlearn::energy::hopfield::Hopfield;
-    let net = Hopfield::<f32>::new(&[784, 64, 10], 3).unwrap();
-    let (n, d) = (256, net.dim());
-    let mut x0 = vec![0.0f32; n * d];
+    let n = x0.len() / net.dim();
     let mut target = vec![0.0f32; n * 10];
     for b in 0..n {
-        for i in 0..784 {
-            x0[b * d + i] = ((b * 31 + i * 7) % 17) as f32 / 16.0;
-        }
         target[b * 10 + b % 10] = 1.0;
     }
     let (start, len) = net.output_block();
@@ -122,6 +120,32 @@ fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
         target,
         weight: vec![1.0; n],
     };
+    ep.gradient(
+        net,
+        x0,
+        784,
+        &cost,
+        NoiseKey::new(seed, 0),
+        &mut Workspace::new(),
+    )
+    .unwrap()
+    .grad
+}
+
+/// A Hopfield EqProp gradient big enough that the input drive and readout products run as
+/// parallel GEMMs when called from the main thread (outside the pool) with two threads.
+fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
+    use physlearn::dynamics::Csb;
+    use physlearn::energy::Energy;
+    use physlearn::energy::hopfield::Hopfield;
+    let net = Hopfield::<f32>::new(&[784, 64, 10], 3).unwrap();
+    let (n, d) = (256, net.dim());
+    let mut x0 = vec![0.0f32; n * d];
+    for b in 0..n {
+        for i in 0..784 {
+            x0[b * d + i] = ((b * 31 + i * 7) % 17) as f32 / 16.0;
+        }
+    }
     let phase = |steps| {
         PhaseSpec::finite(Csb {
             dt: 0.5,
@@ -136,16 +160,7 @@ fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
         free: phase(8),
         nudged: phase(5),
     };
-    ep.gradient(
-        &net,
-        &x0,
-        784,
-        &cost,
-        NoiseKey::new(5, 0),
-        &mut Workspace::new(),
-    )
-    .unwrap()
-    .grad
+    classifier_gradient(&net, &x0, &ep, 5)
 }
 
 #[test]
@@ -274,26 +289,16 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
 /// kernels run, so this is the path of the default MLP config.
 fn small_batch_flow_gradient() -> Vec<f64> {
     use physlearn::energy::Energy;
-    use physlearn::energy::cost::WeightedSquaredError;
     use physlearn::energy::hopfield::Hopfield;
     let net = Hopfield::<f32>::new(&[784, 100, 10], 4).unwrap();
     let (n, d) = (20, net.dim());
     let mut x0 = vec![0.0f32; n * d];
-    let mut target = vec![0.0f32; n * 10];
     for b in 0..n {
         for i in 0..784 {
             let h = (b * 131 + i * 37) % 23;
             x0[b * d + i] = if h < 5 { (h + 1) as f32 / 5.0 } else { 0.0 };
         }
-        target[b * 10 + b % 10] = 1.0;
     }
-    let (start, len) = net.output_block();
-    let cost = WeightedSquaredError {
-        start,
-        len,
-        target,
-        weight: vec![1.0; n],
-    };
     let phase = |steps| {
         PhaseSpec::finite(Langevin {
             dt: 0.5,
@@ -307,16 +312,7 @@ fn small_batch_flow_gradient() -> Vec<f64> {
         free: phase(12),
         nudged: phase(4),
     };
-    ep.gradient(
-        &net,
-        &x0,
-        784,
-        &cost,
-        NoiseKey::new(2, 0),
-        &mut Workspace::new(),
-    )
-    .unwrap()
-    .grad
+    classifier_gradient(&net, &x0, &ep, 2)
 }
 
 #[test]
