@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace};
 use physlearn::energy::cost::WeightedSquaredError;
-use physlearn::energy::layered::{ConvSpec, Layered, PoolKind, Shape, Stage};
+use physlearn::energy::layered::{ConvSpec, Layered, OutputUnits, PoolKind, Shape, Stage};
 use physlearn::energy::{Classifier, Energy};
 use physlearn::learn::exact::{bptt_gradient, implicit_gradient};
 use physlearn::learn::{EqProp, Estimator, PhaseSpec};
@@ -116,13 +116,28 @@ fn dense_layered_net_is_the_dense_hopfield_net() {
 }
 
 /// A 1×6×6 → conv 3×3 (2 channels, padding 1) → max-pool 2 → dense 3 net, scaled weights,
-/// with 5 random inputs and one-hot targets.
-fn conv_setup(scale: f64) -> (Layered<f64>, Vec<f64>, WeightedSquaredError<f64>) {
+/// with 5 random inputs and one-hot targets. A linear output layer gets biases −0.8, 1.5 and
+/// 0.2, so its equilibrium leaves the hard sigmoid's box.
+fn conv_setup(
+    scale: f64,
+    output: OutputUnits,
+) -> (Layered<f64>, Vec<f64>, WeightedSquaredError<f64>) {
     let stages = [conv(2, 3, 1, 1, 2, PoolKind::Max), dense(3)];
-    let e = with_biases(
+    let mut e = with_biases(
         Layered::<f64>::new(Shape::map(1, 6, 6), &stages, 9).unwrap(),
         scale,
-    );
+    )
+    .with_output(output);
+    if output == OutputUnits::Linear {
+        let b = e
+            .param_blocks()
+            .into_iter()
+            .find(|b| b.name == "b_2")
+            .unwrap();
+        let mut th = e.params().to_vec();
+        th[b.offset..b.offset + 3].copy_from_slice(&[-0.8, 1.5, 0.2]);
+        e.set_params(&th).unwrap();
+    }
     let (d, nc) = (e.dim(), e.n_clamped());
     let n = 5;
     let mut rng = NoiseKey::new(4, 4).rng(0, 0);
@@ -146,7 +161,13 @@ fn conv_setup(scale: f64) -> (Layered<f64>, Vec<f64>, WeightedSquaredError<f64>)
 
 #[test]
 fn bptt_through_a_conv_net_matches_finite_differences() {
-    let (mut e, x0, cost) = conv_setup(0.6);
+    for output in [OutputUnits::HardSigmoid, OutputUnits::Linear] {
+        bptt_matches_finite_differences(output);
+    }
+}
+
+fn bptt_matches_finite_differences(output: OutputUnits) {
+    let (mut e, x0, cost) = conv_setup(0.6, output);
     let nc = e.n_clamped();
     let dyn_ = Langevin {
         dt: 0.3,
@@ -163,14 +184,20 @@ fn bptt_through_a_conv_net_matches_finite_differences() {
     );
     assert!(
         dist(&g, &fd) < 1e-6 * (1.0 + norm(&fd)),
-        "BPTT vs finite differences: {}",
+        "BPTT vs finite differences ({output:?} output): {}",
         dist(&g, &fd)
     );
 }
 
 #[test]
 fn symmetric_eqprop_on_a_conv_net_matches_implicit_differentiation_and_bptt() {
-    let (e, x0, cost) = conv_setup(0.6);
+    for output in [OutputUnits::HardSigmoid, OutputUnits::Linear] {
+        symmetric_eqprop_matches_exact(output);
+    }
+}
+
+fn symmetric_eqprop_matches_exact(output: OutputUnits) {
+    let (e, x0, cost) = conv_setup(0.6, output);
     let nc = e.n_clamped();
     let long = Langevin {
         dt: 0.3,
@@ -181,6 +208,16 @@ fn symmetric_eqprop_on_a_conv_net_matches_implicit_differentiation_and_bptt() {
     let (gb, xeq) = bptt_gradient(&e, &x0, nc, &long, &cost, NoiseKey::new(0, 0), &mut ws).unwrap();
     let gi = implicit_gradient(&e, &xeq, nc, &cost);
     let pinned = xeq.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+    let (start, len) = e.output_block();
+    let outside = xeq
+        .chunks_exact(e.dim())
+        .flat_map(|s| &s[start..start + len])
+        .filter(|&&v| !(0.0..=1.0).contains(&v))
+        .count();
+    match output {
+        OutputUnits::Linear => assert!(outside > 0, "degenerate test: outputs in [0, 1]"),
+        OutputUnits::HardSigmoid => assert_eq!(outside, 0, "hard-sigmoid outputs left the box"),
+    }
     assert!(
         norm(&gi) > 1e-3,
         "degenerate test: ‖∇L‖ = {}, {pinned} pinned units",
@@ -198,7 +235,7 @@ fn symmetric_eqprop_on_a_conv_net_matches_implicit_differentiation_and_bptt() {
     let rel = dist(&g, &gi) / norm(&gi);
     assert!(
         rel < 1e-6,
-        "symmetric EqProp vs implicit: relative error {rel}"
+        "symmetric EqProp vs implicit ({output:?} output): relative error {rel}"
     );
 }
 
@@ -339,6 +376,18 @@ mod configs {
         assert!(m.contains("model.dense"), "{m}");
         let m = e(&["model.width=0"]);
         assert!(m.contains("model.width"), "{m}");
+        let m = e(&["model.output=\"relu\""]);
+        assert!(m.contains("relu") && m.contains("linear"), "{m}");
+        let m = format!(
+            "{:#}",
+            load("mnist-mlp-ep.toml", &["model.output=\"linear\""]).unwrap_err()
+        );
+        assert!(m.contains("model.output") && m.contains("conv nets"), "{m}");
+        let lin = load("mnist-conv-ep.toml", &["model.output=\"linear\""]).unwrap();
+        assert_eq!(
+            lin.model.output,
+            physlearn::energy::layered::OutputUnits::Linear
+        );
     }
 }
 

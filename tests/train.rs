@@ -42,6 +42,14 @@ fn trains_and_resumes_exactly() {
     assert!(s.seconds_per_epoch > 0.0 && s.samples_per_second > 0.0);
     let csv = std::fs::read_to_string(full.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4, "header + one row per epoch:\n{csv}");
+    // The last epoch's test confusion matrix: in the summary and in its own file, its error
+    // the summary's.
+    let conf = s.test_confusion.as_ref().expect("a confusion matrix");
+    let file: physlearn::train::Confusion =
+        serde_json::from_str(&std::fs::read_to_string(full.join("test_confusion.json")).unwrap())
+            .unwrap();
+    assert_eq!(&file, conf);
+    assert!(conf.total() > 0 && (conf.error() - s.test_error).abs() < 1e-12);
     // Kill after epoch 1 (a 1-epoch run), then resume to 3 epochs: the one change a resumed
     // run accepts, recorded in config.toml and meta.json.
     let part = tmp("part");

@@ -275,6 +275,8 @@ pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> 
     pub nc: usize,
     pub lo: T,
     pub hi: T,
+    /// Coordinates `box_end..` of a sample are unbounded ([`Energy::box_end`]).
+    pub box_end: usize,
     /// `(dt, p)` when the substrate steps the first `p` free coordinates itself, fused into
     /// its force pass ([`crate::energy::FastPaths::grad_free_flow`]): deterministic gradient flow whose nudge
     /// (if any) neither reads nor writes them.
@@ -311,6 +313,7 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             nc,
             lo,
             hi,
+            box_end: energy.box_end().clamp(nc + p, energy.dim()),
             fused,
             chunk: CHUNK,
         }
@@ -349,19 +352,28 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
             nu.cost.add_grad(xc, d, nc, ci * self.chunk, nu.beta, fc);
         }
         let mut rng = self.key.rng(step as u64, ci as u64);
+        // Free coordinates `nc + p..box_end` are projected onto the box, the rest are not.
+        let e = self.box_end - nc;
         for ((xs, fs), a) in xc
             .chunks_exact_mut(d)
             .zip(fc.chunks_exact(nf))
             .zip(ac.chunks_exact_mut(nf))
         {
+            let (xb, xu) = xs[nc..].split_at_mut(e);
+            let (fb, fu) = fs.split_at(e);
+            let (ab, au) = a.split_at_mut(e);
             bad += self.integ.update(
-                &mut xs[nc + p..],
-                &fs[p..],
-                &mut a[p..],
+                &mut xb[p..],
+                &fb[p..],
+                &mut ab[p..],
                 &mut rng,
                 self.lo,
                 self.hi,
             );
+            if !xu.is_empty() {
+                let (lo, hi) = (T::neg_infinity(), T::infinity());
+                bad += self.integ.update(xu, fu, au, &mut rng, lo, hi);
+            }
         }
         if bad.is_nan() {
             let first = xc

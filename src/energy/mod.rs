@@ -112,6 +112,13 @@ pub trait Energy<T: Real>: Send + Sync {
         None
     }
 
+    /// Coordinates `0..box_end()` of a sample lie in the box of [`Energy::bounds`]; those
+    /// past it are unbounded (for example a linear output layer). The default, `dim()`,
+    /// boxes every coordinate.
+    fn box_end(&self) -> usize {
+        self.dim()
+    }
+
     /// Full gradient `∇_x E` over all coordinates (not a hot path: allocates).
     fn grad_x(&self, x: &[T], out: &mut [T]) {
         let mut drive = vec![T::zero(); x.len()];

@@ -16,13 +16,33 @@ use crate::real::Real;
 use faer::{Mat, Side, linalg::solvers::Solve};
 use rayon::prelude::*;
 
-/// True when `v` sits on a wall of the substrate's box (projected dynamics put it there
-/// exactly), so it is locally fixed and carries no derivative.
-#[inline]
-fn at_bound<T: Real>(v: T, bounds: Option<(f64, f64)>) -> bool {
-    match bounds {
-        Some((lo, hi)) => v == T::of(lo) || v == T::of(hi),
-        None => false,
+/// A substrate's box: `[lo, hi]` on the coordinates `0..end` of each sample.
+#[derive(Clone, Copy)]
+struct BoxOf {
+    bounds: Option<(f64, f64)>,
+    end: usize,
+}
+
+impl BoxOf {
+    fn of<T: Real, E: Energy<T> + ?Sized>(energy: &E) -> Self {
+        Self {
+            bounds: energy.bounds(),
+            end: energy.box_end(),
+        }
+    }
+    /// The box of coordinate `i` of a sample, if it has one.
+    fn at(&self, i: usize) -> Option<(f64, f64)> {
+        self.bounds.filter(|_| i < self.end)
+    }
+    /// Whether coordinate `i` of a sample, of value `v`, sits on a wall of its box
+    /// (projected dynamics put it there exactly), so it is locally fixed and carries no
+    /// derivative.
+    #[inline]
+    fn pinned<T: Real>(&self, i: usize, v: T) -> bool {
+        match self.at(i) {
+            Some((lo, hi)) => v == T::of(lo) || v == T::of(hi),
+            None => false,
+        }
     }
 }
 
@@ -44,7 +64,7 @@ pub fn implicit_gradient<T: Real, E: Energy<T> + ?Sized>(
     let d = energy.dim();
     let nf = d - nc;
     let n = x_eq.len() / d;
-    let bounds = energy.bounds();
+    let boxed = BoxOf::of(energy);
     // λ_b = H_b⁻¹ ∇C_b, placed in a full-dimension direction vector (zero on the clamped block).
     let mut lam = vec![T::zero(); n * d];
     lam.par_chunks_mut(d).enumerate().for_each(|(b, lb)| {
@@ -53,7 +73,7 @@ pub fn implicit_gradient<T: Real, E: Energy<T> + ?Sized>(
         cost.add_grad(xs, d, nc, b, T::one(), &mut g);
         let mut h = energy.hessian_free(xs, nc);
         // Units pinned at a wall of the box do not move to first order: drop them (active set).
-        let pinned: Vec<bool> = (0..nf).map(|i| at_bound(xs[nc + i], bounds)).collect();
+        let pinned: Vec<bool> = (0..nf).map(|i| boxed.pinned(nc + i, xs[nc + i])).collect();
         for i in 0..nf {
             for j in 0..nf {
                 if pinned[i] || pinned[j] {
@@ -123,14 +143,14 @@ pub fn bptt_gradient<T: Real, E: Energy<T> + ?Sized>(
     let w = vec![-dt; n];
     let mut out = vec![T::zero(); energy.n_params()];
     let mut ha = vec![T::zero(); n * d];
-    let bounds = energy.bounds();
+    let boxed = BoxOf::of(energy);
     for step in (0..k).rev() {
         let xk = &traj[step * n * d..(step + 1) * n * d];
-        if bounds.is_some() {
+        if boxed.bounds.is_some() {
             // x_{k+1} = P(x_k − dt ∇E): the projection's Jacobian is zero on clipped units.
             let xk1 = &traj[(step + 1) * n * d..(step + 2) * n * d];
-            for (aj, &xj) in a.iter_mut().zip(xk1) {
-                if at_bound(xj, bounds) {
+            for (j, (aj, &xj)) in a.iter_mut().zip(xk1).enumerate() {
+                if boxed.pinned(j % d, xj) {
                     *aj = T::zero();
                 }
             }
@@ -170,7 +190,7 @@ pub fn finite_budget_limit<T: Real, E: Energy<T> + ?Sized>(
     let mut gc = vec![T::zero(); n * nf];
     energy.clamped_drive(&x, nc, &mut drive);
     let dt = T::of(dyn_.dt);
-    let bounds = energy.bounds();
+    let boxed = BoxOf::of(energy);
     for _ in 0..dyn_.steps {
         energy.hvp(&x, &t, &mut ht);
         gc.fill(T::zero());
@@ -181,9 +201,9 @@ pub fn finite_budget_limit<T: Real, E: Energy<T> + ?Sized>(
                 let j = b * d + nc + i;
                 t[j] -= dt * (ht[j] + gc[b * nf + i]);
                 x[j] -= dt * f[b * nf + i];
-                if let Some((lo, hi)) = bounds {
+                if let Some((lo, hi)) = boxed.at(nc + i) {
                     x[j] = x[j].max(T::of(lo)).min(T::of(hi));
-                    if at_bound(x[j], bounds) {
+                    if boxed.pinned(nc + i, x[j]) {
                         t[j] = T::zero();
                     }
                 }

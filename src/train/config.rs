@@ -1,7 +1,9 @@
 //! Configuration of `physlearn train` (`configs/mnist-*.toml`).
 
 use crate::dynamics::{Langevin, Relaxation};
-use crate::energy::layered::{ConvSpec, DenseInit, PoolKind, Shape, Stage, check_stages};
+use crate::energy::layered::{
+    ConvSpec, DenseInit, OutputUnits, PoolKind, Shape, Stage, check_stages,
+};
 use crate::learn::{Estimator, OptimizerConfig};
 use anyhow::ensure;
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,14 @@ pub struct ModelConfig {
     /// Conv net: images are zero-padded (centred) to `pad_to × pad_to` (0: as the dataset's).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub pad_to: usize,
+    /// Conv net: the output layer's units, `hard_sigmoid` (default) or `linear`
+    /// ([`OutputUnits`]).
+    #[serde(default, skip_serializing_if = "is_hard_sigmoid")]
+    pub output: OutputUnits,
+}
+
+fn is_hard_sigmoid(o: &OutputUnits) -> bool {
+    *o == OutputUnits::HardSigmoid
 }
 
 fn one() -> f64 {
@@ -213,6 +223,7 @@ impl Default for TrainConfig {
                 dense: vec![],
                 width: 1.0,
                 pad_to: 0,
+                output: OutputUnits::HardSigmoid,
             },
             data: DataConfig {
                 dataset: "mnist".into(),
@@ -298,8 +309,12 @@ impl TrainConfig {
         let m = &self.model;
         if !m.is_conv() {
             ensure!(
-                m.dense.is_empty() && m.pad_to == 0 && m.width == 1.0,
-                "model.dense, model.pad_to and model.width are for conv nets (model.conv)"
+                m.dense.is_empty()
+                    && m.pad_to == 0
+                    && m.width == 1.0
+                    && m.output == OutputUnits::HardSigmoid,
+                "model.dense, model.pad_to, model.width and model.output are for conv nets \
+                 (model.conv)"
             );
             ensure!(
                 m.layers.len() >= 2,

@@ -8,10 +8,12 @@
 //! seeds of one configuration in [`seeds`].
 
 pub mod config;
+pub mod confusion;
 pub mod run;
 pub mod seeds;
 
 pub use config::TrainConfig;
+pub use confusion::Confusion;
 pub use run::{
     Interrupted, StopFlag, TrainOptions, TrainState, TrainSummary, load_sets, resume_config, train,
 };
@@ -215,7 +217,9 @@ pub fn build_net<T: Real>(
 ) -> anyhow::Result<Box<dyn Classifier<T>>> {
     if cfg.model.is_conv() {
         let (input, stages) = cfg.model.stages(image);
-        Ok(Box::new(Layered::<T>::new(input, &stages, cfg.seed)?))
+        Ok(Box::new(
+            Layered::<T>::new(input, &stages, cfg.seed)?.with_output(cfg.model.output),
+        ))
     } else {
         Ok(Box::new(Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?))
     }
@@ -239,11 +243,34 @@ pub fn evaluate_energies<T: Real>(
     set: &ImageSet,
     key: NoiseKey,
 ) -> anyhow::Result<(f64, Vec<f64>)> {
+    let ev = evaluate_all(net, cfg, set, key)?;
+    Ok((ev.error, ev.energies))
+}
+
+/// What a free-phase evaluation of a classifier on a split measured.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// Error rate.
+    pub error: f64,
+    /// Free-phase energy of every sample, in order (without the input's own `½‖x_in‖²`).
+    pub energies: Vec<f64>,
+    /// True against predicted classes.
+    pub confusion: Confusion,
+}
+
+/// Error rate, per-sample free-phase energies and the confusion matrix of the network on
+/// `set` (free phase with the configured dynamics, argmax output).
+pub fn evaluate_all<T: Real>(
+    net: &dyn Classifier<T>,
+    cfg: &TrainConfig,
+    set: &ImageSet,
+    key: NoiseKey,
+) -> anyhow::Result<Evaluation> {
     let d = net.dim();
     let nc = net.n_clamped();
     let (start, len) = net.output_block();
     let bs = 1000.min(set.n).max(1);
-    let mut wrong = 0usize;
+    let mut confusion = Confusion::new(set.classes.max(len));
     let mut energies = Vec::with_capacity(set.n);
     let mut ws = Workspace::new();
     let frame = Frame::of(cfg, set);
@@ -261,14 +288,17 @@ pub fn evaluate_energies<T: Real>(
             None,
         )?;
         for (b, &i) in chunk.iter().enumerate() {
-            if argmax(&x[b * d + start..b * d + start + len]) != set.labels[i] as usize {
-                wrong += 1;
-            }
+            let predicted = argmax(&x[b * d + start..b * d + start + len]);
+            confusion.add(set.labels[i] as usize, predicted);
         }
         let mut e = vec![T::zero(); chunk.len()];
         state_energies(net, &x, ws.drive(), &mut e, &mut energies);
     }
-    Ok((wrong as f64 / set.n as f64, energies))
+    Ok(Evaluation {
+        error: confusion.error(),
+        energies,
+        confusion,
+    })
 }
 
 /// Appends to `energies` the energy of each sample's state `x` given its clamped input,
@@ -456,7 +486,13 @@ impl<T: Real> Trainer<T> {
 
     /// Error and per-sample energies on `set` (keyed by `epoch` for noisy dynamics).
     pub fn evaluate(&self, set: &ImageSet, epoch: usize) -> anyhow::Result<(f64, Vec<f64>)> {
-        evaluate_energies(
+        let ev = self.evaluate_all(set, epoch)?;
+        Ok((ev.error, ev.energies))
+    }
+
+    /// [`Trainer::evaluate`] with the confusion matrix.
+    pub fn evaluate_all(&self, set: &ImageSet, epoch: usize) -> anyhow::Result<Evaluation> {
+        evaluate_all(
             &*self.net,
             &self.cfg,
             set,

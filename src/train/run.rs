@@ -14,7 +14,7 @@
 //! Nothing in it depends on the wall clock, so two identical runs write identical files;
 //! timings live in `metrics.csv` and `meta.json`.
 
-use super::{EpochMetrics, EpochResult, StopRequested, TrainConfig, Trainer};
+use super::{Confusion, EpochMetrics, EpochResult, StopRequested, TrainConfig, Trainer};
 use crate::checkpoint::{self, Checkpoint, Tensor};
 use crate::config::{Change, Layered, diff};
 use crate::data::{Check, Dataset, ImageSet, Split, load};
@@ -76,6 +76,10 @@ pub struct TrainSummary {
     pub samples_per_second: f64,
     /// Every epoch.
     pub history: Vec<EpochMetrics>,
+    /// Test-split confusion matrix after the last epoch trained in this invocation (absent
+    /// when a resumed run had nothing left to train).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_confusion: Option<super::Confusion>,
 }
 
 /// The resumable state in a checkpoint's metadata (`physlearn.train`).
@@ -427,6 +431,7 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
         train_set.n,
         test_set.n
     );
+    let mut confusion: Option<Confusion> = None;
     for epoch in history.len()..cfg.training.epochs {
         let pb = ProgressBar::new(nb as u64);
         pb.set_style(ProgressStyle::with_template(
@@ -449,11 +454,11 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
             r => r?,
         };
         pb.finish_and_clear();
-        let (test_error, _) = tr.evaluate(&test_set, epoch)?;
+        let ev = tr.evaluate_all(&test_set, epoch)?;
         let m = EpochResult {
             epoch: epoch + 1,
             train_error: st.train_error,
-            test_error,
+            test_error: ev.error,
             train_energy: st.energies.iter().sum::<f64>() / st.samples.max(1) as f64,
         }
         .with_seconds(st.seconds);
@@ -465,12 +470,19 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
             st.seconds,
             st.samples as f64 / st.seconds
         );
+        let dead = ev.confusion.never_predicted();
+        if !dead.is_empty() {
+            eprintln!("           classes never predicted on the test split: {dead:?}");
+        }
+        write_json_atomic(&dir.file("test_confusion.json"), &ev.confusion)?;
+        confusion = Some(ev.confusion);
         history.push(m);
         write_checkpoint(&ckpt, &tr, cfg, &history)?;
         write_metrics(&dir, &history)?;
         dir.save_progress()?;
     }
-    let summary = summarize(cfg, &history, nb * bs)?;
+    let mut summary = summarize(cfg, &history, nb * bs)?;
+    summary.test_confusion = confusion;
     write_json_atomic(&dir.file("summary.json"), &summary)?;
     dir.finish(&serde_json::to_value(&summary)?)?;
     Ok(summary)
@@ -504,6 +516,7 @@ fn summarize(
         seconds_per_epoch: secs,
         samples_per_second: samples as f64 / secs,
         history: history.to_vec(),
+        test_confusion: None,
     })
 }
 

@@ -9,7 +9,12 @@
 //! positions, as PyTorch's `Conv2d` bias), a flat layer's per unit. Units are hard sigmoids
 //! `ρ(s) = clip(s, 0, 1)`: as for [`crate::energy::hopfield::Hopfield`], the box `[0, 1]` is
 //! the dynamics' business ([`Energy::bounds`]) and this module implements the energy inside
-//! it. Layer 0 is the clamped input, the last layer the output.
+//! it. Layer 0 is the clamped input, the last layer the output. The output layer may instead
+//! be linear ([`OutputUnits::Linear`], [`Layered::with_output`]): outside the box, so its
+//! equilibrium is `W s + b` (the output layer of Scellier et al.'s energy-based-learning
+//! code, "Energy-based learning algorithms for analog computing", NeurIPS 2023). A
+//! hard-sigmoid output whose drive is below `−β` for every sample of its class receives no
+//! EqProp signal in either nudged phase and stays dead; a linear one cannot.
 
 mod conv;
 mod coupling;
@@ -42,6 +47,17 @@ pub enum Stage {
     },
 }
 
+/// The units of the output layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputUnits {
+    /// Hard sigmoids in `[0, 1]`, as every hidden layer (the default).
+    #[default]
+    HardSigmoid,
+    /// Linear units, unbounded.
+    Linear,
+}
+
 /// A coupling and where it sits: from layer `from` to layer `to`, weights at `w_off` in θ.
 #[derive(Debug)]
 struct Link<T> {
@@ -60,6 +76,7 @@ pub struct Layered<T: Real> {
     /// Offset of layer `l`'s bias (`l ≥ 1`) in θ, indexed by `l − 1`.
     b_off: Vec<usize>,
     theta: Vec<T>,
+    output: OutputUnits,
 }
 
 impl<T: Real> Layered<T> {
@@ -151,7 +168,19 @@ impl<T: Real> Layered<T> {
             links,
             b_off,
             theta,
+            output: OutputUnits::HardSigmoid,
         })
+    }
+
+    /// This network with output units `output`.
+    pub fn with_output(mut self, output: OutputUnits) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// The units of the output layer.
+    pub fn output(&self) -> OutputUnits {
+        self.output
     }
 
     /// The layers' shapes, input first.
@@ -335,6 +364,14 @@ impl<T: Real> Energy<T> for Layered<T> {
         Some((0.0, 1.0))
     }
 
+    /// Every unit but a linear output layer's.
+    fn box_end(&self) -> usize {
+        match self.output {
+            OutputUnits::HardSigmoid => self.dim(),
+            OutputUnits::Linear => self.offs[self.shapes.len() - 1],
+        }
+    }
+
     fn fast(&self) -> Option<&dyn FastPaths<T>> {
         Some(self)
     }
@@ -510,7 +547,10 @@ impl<T: Real> Classifier<T> for Layered<T> {
         (self.offs[l], self.shapes[l].len())
     }
     fn describe(&self) -> String {
-        shape_list(&self.shapes)
+        match self.output {
+            OutputUnits::HardSigmoid => shape_list(&self.shapes),
+            OutputUnits::Linear => format!("{} (linear output)", shape_list(&self.shapes)),
+        }
     }
 }
 
