@@ -5,5 +5,6 @@
 pub mod json;
 pub mod npy;
 pub mod plot;
+pub mod progress;
 pub mod rundir;
 pub mod table;

@@ -21,6 +21,7 @@ use crate::data::{Check, Dataset, ImageSet, Split, load};
 use crate::energy::ParamBlock;
 use crate::real::Real;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
+use crate::report::progress::LogTicker;
 use crate::report::rundir::{Claim, NewRun, RunDir};
 use anyhow::{Context, ensure};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,6 +30,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// A flag that asks a run to stop at the next batch boundary (set by a Ctrl-C / SIGTERM
 /// handler).
@@ -438,7 +440,14 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
             "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
         )?);
         pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
-        let st = match tr.train_epoch(&train_set, epoch, Some(&pb)) {
+        let ticker = LogTicker::start(
+            &pb,
+            format!("epoch {}/{} batches", epoch + 1, cfg.training.epochs),
+            Duration::from_secs(120),
+        );
+        let st = tr.train_epoch(&train_set, epoch, Some(&pb));
+        drop(ticker);
+        let st = match st {
             Err(e) if e.is::<StopRequested>() => {
                 pb.finish_and_clear();
                 dir.interrupted()?;

@@ -1,0 +1,82 @@
+//! Progress of long work where no terminal shows a progress bar: indicatif draws nothing
+//! when stderr is redirected (a background run writing to a log), so a [`LogTicker`] writes
+//! a plain line with the bar's position, rate and remaining time every so often instead.
+
+use indicatif::ProgressBar;
+use std::io::IsTerminal;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// While alive, and only when stderr is not a terminal, writes `label: pos/len (rate, eta)`
+/// to stderr every `every`. Dropping it stops the thread at once.
+pub struct LogTicker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LogTicker {
+    /// Ticks for `pb` under `label` every `every`; does nothing on a terminal.
+    pub fn start(pb: &ProgressBar, label: String, every: Duration) -> Self {
+        if std::io::stderr().is_terminal() {
+            return Self {
+                stop: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        let pb = pb.clone();
+        let thread = std::thread::spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                eprintln!("{}", line(&label, &pb));
+            }
+        });
+        Self {
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// One progress line: position, length, rate and estimated time left.
+fn line(label: &str, pb: &ProgressBar) -> String {
+    let (pos, len) = (pb.position(), pb.length().unwrap_or(0));
+    let eta = pb.eta().as_secs();
+    format!(
+        "{label}: {pos}/{len} ({:.2}/s, about {}m{:02}s left)",
+        pb.per_sec(),
+        eta / 60,
+        eta % 60
+    )
+}
+
+impl Drop for LogTicker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_names_the_position_and_the_length() {
+        let pb = ProgressBar::hidden();
+        pb.set_length(40);
+        pb.inc(10);
+        let l = line("epoch 3/15 batches", &pb);
+        assert!(l.starts_with("epoch 3/15 batches: 10/40 ("), "{l}");
+    }
+
+    #[test]
+    fn dropping_a_ticker_stops_it_promptly() {
+        let pb = ProgressBar::hidden();
+        let t0 = std::time::Instant::now();
+        drop(LogTicker::start(&pb, "x".into(), Duration::from_secs(3600)));
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+}
