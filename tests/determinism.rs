@@ -37,6 +37,11 @@ fn gradient(seed: u64, batch: usize) -> Vec<f64> {
     .grad
 }
 
+/// The bit patterns of `v`, for comparisons that must be exact.
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -51,7 +56,6 @@ fn same_seed_same_bits_on_one_or_two_threads() {
     let a = in_pool(1, || gradient(7, 300));
     let b = in_pool(2, || gradient(7, 300));
     let c = in_pool(2, || gradient(7, 300));
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b));
     assert_eq!(bits(&b), bits(&c));
     let d = in_pool(2, || gradient(8, 300));
@@ -165,7 +169,6 @@ fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
 
 #[test]
 fn parallel_gemms_do_not_change_the_bits() {
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     for est in [Estimator::Symmetric, Estimator::OneSided] {
         // Main thread: large products use every thread of the global pool.
         let par = hopfield_gradient(est);
@@ -317,7 +320,6 @@ fn small_batch_flow_gradient() -> Vec<f64> {
 
 #[test]
 fn a_small_noise_free_batch_gives_the_same_bits_on_one_or_two_threads() {
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let one = in_pool(1, small_batch_flow_gradient);
     let two = in_pool(2, small_batch_flow_gradient);
     assert_eq!(bits(&one), bits(&two));
