@@ -81,6 +81,56 @@ fn tiny_conv_nets_pass_every_derivative_check() {
     }
 }
 
+/// A conv layer wide enough for the fast paths: 18 output channels (a full block of the
+/// branch-free max-pool plus a remainder) and im2col columns of 36 (a full register block
+/// of the sparse feedback plus a remainder), with half of its states exactly zero (the
+/// feedback leaves those channels out): the force against central differences.
+#[test]
+fn wide_conv_layers_with_zero_states_match_finite_differences() {
+    let stages = [
+        conv(4, 3, 1, 1, 2, PoolKind::Max),
+        conv(18, 3, 1, 1, 2, PoolKind::Max),
+        dense(3),
+    ];
+    let e = with_biases(
+        Layered::<f64>::new(Shape::map(1, 8, 8), &stages, 7).unwrap(),
+        1.0,
+    );
+    let d = e.dim();
+    let top = e.layer(2);
+    assert_eq!(top.len(), 18 * 2 * 2);
+    let mut x = checks::states(&e, 3, 21);
+    for j in 0..3 {
+        for (i, u) in top.clone().enumerate() {
+            if (i + j) % 2 == 0 {
+                x[j * d + u] = 0.0;
+            }
+        }
+    }
+    let total = |x: &[f64]| {
+        let mut out = vec![0.0; 3];
+        e.energy(x, &mut out);
+        out.iter().sum::<f64>()
+    };
+    let mut g = vec![0.0; x.len()];
+    e.grad_x(&x, &mut g);
+    let h = 1e-6;
+    let mut fd = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[i] += h;
+        xm[i] -= h;
+        fd[i] = (total(&xp) - total(&xm)) / (2.0 * h);
+    }
+    assert!(
+        max_abs_diff(&g, &fd) < 1e-7 * (1.0 + max_abs(&fd)),
+        "force mismatch: {}",
+        max_abs_diff(&g, &fd)
+    );
+    let mut e = e;
+    checks::all(&mut e, 64, 77);
+}
+
 #[test]
 fn dense_layered_net_is_the_dense_hopfield_net() {
     use physlearn::energy::hopfield::Hopfield;

@@ -40,14 +40,30 @@ impl LogTicker {
 
 /// One progress line: position, length, rate and estimated time left.
 fn line(label: &str, pb: &ProgressBar) -> String {
-    let (pos, len) = (pb.position(), pb.length().unwrap_or(0));
-    let eta = pb.eta().as_secs();
-    format!(
-        "{label}: {pos}/{len} ({:.2}/s, about {}m{:02}s left)",
-        pb.per_sec(),
-        eta / 60,
-        eta % 60
+    format_line(
+        label,
+        pb.position(),
+        pb.length().unwrap_or(0),
+        pb.elapsed().as_secs_f64(),
     )
+}
+
+/// [`line`] from its numbers. The rate is the mean since the bar started, not indicatif's
+/// recent window: that one reads 0/s after a pause (a stopped process, a loaded machine)
+/// and turns the estimate into billions of minutes.
+fn format_line(label: &str, pos: u64, len: u64, elapsed_s: f64) -> String {
+    let rate = if elapsed_s > 0.0 {
+        pos as f64 / elapsed_s
+    } else {
+        0.0
+    };
+    let left = if rate > 0.0 {
+        let eta = (len.saturating_sub(pos) as f64 / rate).round() as u64;
+        format!("about {}m{:02}s left", eta / 60, eta % 60)
+    } else {
+        "time left unknown".to_string()
+    };
+    format!("{label}: {pos}/{len} ({rate:.2}/s, {left})")
 }
 
 impl Drop for LogTicker {
@@ -70,6 +86,22 @@ mod tests {
         pb.inc(10);
         let l = line("epoch 3/15 batches", &pb);
         assert!(l.starts_with("epoch 3/15 batches: 10/40 ("), "{l}");
+    }
+
+    #[test]
+    fn the_estimate_uses_the_mean_rate_and_says_when_it_has_none() {
+        assert_eq!(
+            format_line("e", 100, 400, 50.0),
+            "e: 100/400 (2.00/s, about 2m30s left)"
+        );
+        assert_eq!(
+            format_line("e", 0, 400, 50.0),
+            "e: 0/400 (0.00/s, time left unknown)"
+        );
+        assert_eq!(
+            format_line("e", 0, 400, 0.0),
+            "e: 0/400 (0.00/s, time left unknown)"
+        );
     }
 
     #[test]

@@ -76,34 +76,38 @@ struct Group<'a, T> {
     y: &'a mut [T],
     /// One sample's feedback columns (`K × P`).
     dcols: &'a mut [T],
-    /// Channel states sorted by window offset (`O`).
+    /// One sample's channel states sorted by window and window offset (`O · U`).
     vals: &'a mut [T],
     /// Pooling argmax positions of the group (`nb · O · U`).
     args: &'a mut [u32],
-    /// Channels sorted by window offset (`O`).
+    /// One sample's channels sorted by window and window offset (`O · U`), then the ends
+    /// of the lists (`U · q²`).
     order: &'a mut [u32],
 }
 
-/// `dst = Σ_i vals_i · W_{chans_i}` over rows of `W` (row length `kk`), summed in blocks of
-/// 32 lanes held in registers, with one write of `dst` (zero for no channel).
-#[inline]
-fn combine<T: Real>(w: &[T], kk: usize, chans: &[u32], vals: &[T], dst: &mut [T]) {
-    const B: usize = 32;
-    let full = kk - kk % B;
-    for k0 in (0..full).step_by(B) {
-        let mut acc = [T::zero(); B];
+/// Lanes of one column block of the max-pool feedback, summed in registers.
+const LANES: usize = 32;
+
+/// `dst = Σ_i vals_i · W_{chans_i}[k0..k0 + dst.len()]` over rows of `W` (row length `kk`),
+/// summed in registers and written once (zero for no channel). `dst` holds at most
+/// [`LANES`] entries; a full block is unrolled.
+#[inline(always)]
+fn combine<T: Real>(w: &[T], kk: usize, k0: usize, chans: &[u32], vals: &[T], dst: &mut [T]) {
+    if let Ok(dst) = <&mut [T; LANES]>::try_from(&mut *dst) {
+        let mut acc = [T::zero(); LANES];
         for (&c, &v) in chans.iter().zip(vals) {
-            let wr: &[T; B] = w[c as usize * kk + k0..][..B].try_into().unwrap();
-            for j in 0..B {
+            let wr: &[T; LANES] = w[c as usize * kk + k0..][..LANES].try_into().unwrap();
+            for j in 0..LANES {
                 acc[j] = v.mul_add(wr[j], acc[j]);
             }
         }
-        dst[k0..k0 + B].copy_from_slice(&acc);
+        *dst = acc;
+        return;
     }
-    for (k, d) in dst.iter_mut().enumerate().skip(full) {
+    for (k, d) in dst.iter_mut().enumerate() {
         let mut a = T::zero();
         for (&c, &v) in chans.iter().zip(vals) {
-            a = v.mul_add(w[c as usize * kk + k], a);
+            a = v.mul_add(w[c as usize * kk + k0 + k], a);
         }
         *d = a;
     }
@@ -438,26 +442,43 @@ impl ConvPool {
             self.spec.pool,
         );
         let ys = &y[j * np * o..(j + 1) * np * o];
+        // Channels in blocks of `CB`, branch-free selects over the window: the comparisons
+        // are data-dependent, and branching on them cost most of the pass in mispredictions.
+        const CB: usize = 16;
         for u in 0..nu {
             // The window's positions; each holds the O channels contiguously.
             let base = self.window_pos(u, 0, 0);
-            for c in 0..o {
-                let mut best = base;
-                let mut bv = ys[base * o + c];
+            for c0 in (0..o).step_by(CB) {
+                let nc = CB.min(o - c0);
+                let mut bv = [T::zero(); CB];
+                let mut bp = [base as u32; CB];
+                bv[..nc].copy_from_slice(&ys[base * o + c0..][..nc]);
                 for dy in 0..q {
                     let row = base + dy * self.wo;
                     for p in row..row + q {
-                        let v = ys[p * o + c];
-                        if v > bv {
-                            bv = v;
-                            best = p;
+                        if p == base {
+                            continue;
+                        }
+                        let vs = &ys[p * o + c0..][..nc];
+                        for ((b, a), &v) in bv.iter_mut().zip(bp.iter_mut()).zip(vs) {
+                            let gt = v > *b;
+                            *b = if gt { v } else { *b };
+                            *a = if gt { p as u32 } else { *a };
                         }
                     }
                 }
-                args[c * nu + u] = best as u32;
+                for l in 0..nc {
+                    args[(c0 + l) * nu + u] = bp[l];
+                }
                 if let Some((out, acc, alpha)) = out.as_mut() {
-                    let t = &mut out[c * nu + u];
-                    *t = if *acc { *t + *alpha * bv } else { *alpha * bv };
+                    for l in 0..nc {
+                        let t = &mut out[(c0 + l) * nu + u];
+                        *t = if *acc {
+                            *t + *alpha * bv[l]
+                        } else {
+                            *alpha * bv[l]
+                        };
+                    }
                 }
             }
         }
@@ -520,7 +541,7 @@ impl ConvPool {
     /// through `W` into `dcols` (`K × P`), then col2im. Under max-pooling each output
     /// position `p` receives the states of the channels whose window argmax is `p`, so its
     /// column `Σ_{c → p} y_c W_c` is summed in registers ([`combine`]) and written once;
-    /// `order` (`O` entries) and `vals` (`O` scalars) are scratch.
+    /// `order` (`O · U + U · q²` entries) and `vals` (`O · U` scalars) are scratch.
     #[allow(clippy::too_many_arguments)]
     fn feedback<T: Real>(
         &self,
@@ -547,39 +568,58 @@ impl ConvPool {
             return;
         }
         let q2 = q * q;
-        let mut starts = [0usize; 65];
-        assert!(q2 < starts.len(), "pooling windows up to 8×8");
+        // `lists` holds, for every window and window offset, the channels routed there
+        // (sorted by a counting sort per window) and their states; `ends[u · q² + t]` is
+        // where the list of window `u`, offset `t` ends. Channels whose state is exactly
+        // zero (hard-sigmoid units at their lower bound, often most of them) send nothing
+        // and are left out.
+        let (order, ends) = order.split_at_mut(nu * o);
+        let mut len = 0usize;
         for u in 0..nu {
-            // Counting sort of the channels by the window offset of their argmax.
             let base = self.window_pos(u, 0, 0);
             let offset = |c: usize| {
                 let p = args[c * nu + u] as usize - base;
                 (p / self.wo) * q + p % self.wo
             };
-            starts[..=q2].fill(0);
+            let ends = &mut ends[u * q2..(u + 1) * q2];
+            ends.fill(0);
             for c in 0..o {
-                starts[offset(c) + 1] += 1;
+                if y[c * nu + u] != T::zero() {
+                    ends[offset(c)] += 1;
+                }
             }
+            let mut fill = [0u32; 64];
+            assert!(q2 <= fill.len(), "pooling windows up to 8×8");
             for t in 0..q2 {
-                starts[t + 1] += starts[t];
+                fill[t] = len as u32;
+                len += ends[t] as usize;
+                ends[t] = len as u32;
             }
-            let mut fill = starts;
             for c in 0..o {
+                let v = y[c * nu + u];
+                if v == T::zero() {
+                    continue;
+                }
                 let t = offset(c);
-                order[fill[t]] = c as u32;
-                vals[fill[t]] = y[c * nu + u];
+                let i = fill[t] as usize;
+                order[i] = c as u32;
+                vals[i] = v;
                 fill[t] += 1;
             }
+        }
+        // Each position's column is summed block by block, a row of `W` read in order.
+        let mut start = 0usize;
+        for u in 0..nu {
             for t in 0..q2 {
+                let end = ends[u * q2 + t] as usize;
                 let p = self.window_pos(u, t / q, t % q);
-                let r = starts[t]..starts[t + 1];
-                combine(
-                    w,
-                    kk,
-                    &order[r.clone()],
-                    &vals[r],
-                    &mut dcols[p * kk..(p + 1) * kk],
-                );
+                let (ch, vs) = (&order[start..end], &vals[start..end]);
+                let dst = &mut dcols[p * kk..(p + 1) * kk];
+                for k0 in (0..kk).step_by(LANES) {
+                    let nk = LANES.min(kk - k0);
+                    combine(w, kk, k0, ch, vs, &mut dst[k0..k0 + nk]);
+                }
+                start = end;
             }
         }
         self.col2im(dcols, out, alpha);
@@ -624,12 +664,13 @@ impl ConvPool {
     /// with per-thread scratch.
     fn in_groups<T: Real>(&self, n: usize, mut f: impl FnMut(usize, usize, &mut Group<'_, T>)) {
         let (lc, ly, ld) = self.scratch_len();
-        let (per, o) = (self.per_product(), self.spec.channels);
-        T::with_scratch(lc + ly + ld + o, |buf| {
+        let (per, o, nu) = (self.per_product(), self.spec.channels, self.pooled());
+        let q2 = self.spec.pool * self.spec.pool;
+        T::with_scratch(lc + ly + ld + o * nu, |buf| {
             let (cols, rest) = buf.split_at_mut(lc);
             let (y, rest) = rest.split_at_mut(ly);
             let (dcols, vals) = rest.split_at_mut(ld);
-            with_args(per * o * self.pooled() + o, |ints| {
+            with_args(per * o * nu + o * nu + nu * q2, |ints| {
                 let (args, order) = ints.split_at_mut(per * o * self.pooled());
                 let mut g = Group {
                     cols,
