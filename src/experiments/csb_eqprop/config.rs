@@ -102,12 +102,15 @@ impl Default for ConvSection {
         };
         train.training.free = csb(60);
         train.training.nudged = csb(15);
-        train.training.optimizer = crate::learn::OptimizerConfig::Sgd {
+        // The rates of `configs/mnist-conv-ep.toml`: SGD at 0.02 killed hard-sigmoid units.
+        train.training.optimizer = crate::learn::OptimizerConfig::Adam {
             lr: 1.0,
-            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
             weight_decay: 0.0,
         };
-        train.training.layer_lr = vec![0.02, 0.02, 0.01];
+        train.training.layer_lr = vec![0.0005, 0.0001, 0.00008];
         train.training.lr_schedule = crate::train::config::LrSchedule::Cosine;
         Self {
             enabled: true,
