@@ -76,12 +76,11 @@ struct Group<'a, T> {
     y: &'a mut [T],
     /// One sample's feedback columns (`K × P`).
     dcols: &'a mut [T],
-    /// One sample's channel states sorted by window and window offset (`O · U`).
+    /// Channel states sorted by window offset (`O`).
     vals: &'a mut [T],
     /// Pooling argmax positions of the group (`nb · O · U`).
     args: &'a mut [u32],
-    /// One sample's channels sorted by window and window offset (`O · U`), then the ends
-    /// of the lists (`U · q²`).
+    /// Channels sorted by window offset (`O`).
     order: &'a mut [u32],
 }
 
@@ -541,7 +540,7 @@ impl ConvPool {
     /// through `W` into `dcols` (`K × P`), then col2im. Under max-pooling each output
     /// position `p` receives the states of the channels whose window argmax is `p`, so its
     /// column `Σ_{c → p} y_c W_c` is summed in registers ([`combine`]) and written once;
-    /// `order` (`O · U + U · q²` entries) and `vals` (`O · U` scalars) are scratch.
+    /// `order` (`O` entries) and `vals` (`O` scalars) are scratch.
     #[allow(clippy::too_many_arguments)]
     fn feedback<T: Real>(
         &self,
@@ -568,58 +567,45 @@ impl ConvPool {
             return;
         }
         let q2 = q * q;
-        // `lists` holds, for every window and window offset, the channels routed there
-        // (sorted by a counting sort per window) and their states; `ends[u · q² + t]` is
-        // where the list of window `u`, offset `t` ends. Channels whose state is exactly
-        // zero (hard-sigmoid units at their lower bound, often most of them) send nothing
-        // and are left out.
-        let (order, ends) = order.split_at_mut(nu * o);
-        let mut len = 0usize;
+        let mut starts = [0usize; 65];
+        assert!(q2 < starts.len(), "pooling windows up to 8×8");
         for u in 0..nu {
+            // Counting sort of the channels by the window offset of their argmax. Channels
+            // whose state is exactly zero (hard-sigmoid units at their lower bound) send
+            // nothing and are left out.
             let base = self.window_pos(u, 0, 0);
             let offset = |c: usize| {
                 let p = args[c * nu + u] as usize - base;
                 (p / self.wo) * q + p % self.wo
             };
-            let ends = &mut ends[u * q2..(u + 1) * q2];
-            ends.fill(0);
+            starts[..=q2].fill(0);
             for c in 0..o {
                 if y[c * nu + u] != T::zero() {
-                    ends[offset(c)] += 1;
+                    starts[offset(c) + 1] += 1;
                 }
             }
-            let mut fill = [0u32; 64];
-            assert!(q2 <= fill.len(), "pooling windows up to 8×8");
             for t in 0..q2 {
-                fill[t] = len as u32;
-                len += ends[t] as usize;
-                ends[t] = len as u32;
+                starts[t + 1] += starts[t];
             }
+            let mut fill = starts;
             for c in 0..o {
                 let v = y[c * nu + u];
-                if v == T::zero() {
-                    continue;
+                if v != T::zero() {
+                    let t = offset(c);
+                    order[fill[t]] = c as u32;
+                    vals[fill[t]] = v;
+                    fill[t] += 1;
                 }
-                let t = offset(c);
-                let i = fill[t] as usize;
-                order[i] = c as u32;
-                vals[i] = v;
-                fill[t] += 1;
             }
-        }
-        // Each position's column is summed block by block, a row of `W` read in order.
-        let mut start = 0usize;
-        for u in 0..nu {
             for t in 0..q2 {
-                let end = ends[u * q2 + t] as usize;
                 let p = self.window_pos(u, t / q, t % q);
-                let (ch, vs) = (&order[start..end], &vals[start..end]);
+                let r = starts[t]..starts[t + 1];
+                let (ch, vs) = (&order[r.clone()], &vals[r]);
                 let dst = &mut dcols[p * kk..(p + 1) * kk];
                 for k0 in (0..kk).step_by(LANES) {
                     let nk = LANES.min(kk - k0);
                     combine(w, kk, k0, ch, vs, &mut dst[k0..k0 + nk]);
                 }
-                start = end;
             }
         }
         self.col2im(dcols, out, alpha);
@@ -664,13 +650,12 @@ impl ConvPool {
     /// with per-thread scratch.
     fn in_groups<T: Real>(&self, n: usize, mut f: impl FnMut(usize, usize, &mut Group<'_, T>)) {
         let (lc, ly, ld) = self.scratch_len();
-        let (per, o, nu) = (self.per_product(), self.spec.channels, self.pooled());
-        let q2 = self.spec.pool * self.spec.pool;
-        T::with_scratch(lc + ly + ld + o * nu, |buf| {
+        let (per, o) = (self.per_product(), self.spec.channels);
+        T::with_scratch(lc + ly + ld + o, |buf| {
             let (cols, rest) = buf.split_at_mut(lc);
             let (y, rest) = rest.split_at_mut(ly);
             let (dcols, vals) = rest.split_at_mut(ld);
-            with_args(per * o * nu + o * nu + nu * q2, |ints| {
+            with_args(per * o * self.pooled() + o, |ints| {
                 let (args, order) = ints.split_at_mut(per * o * self.pooled());
                 let mut g = Group {
                     cols,
