@@ -137,7 +137,11 @@ fn dense_layered_net_is_the_dense_hopfield_net() {
     let sizes = [7, 5, 3];
     let h = Hopfield::<f64>::new(&sizes, 4).unwrap();
     let stages: Vec<Stage> = sizes[1..].iter().map(|&u| dense(u)).collect();
-    let mut l = Layered::<f64>::new(Shape::flat(7), &stages, 4).unwrap();
+    // The coupling-by-coupling sum, not the dense-chain kernels (which are the Hopfield net).
+    let mut l = Layered::<f64>::new(Shape::flat(7), &stages, 4)
+        .unwrap()
+        .generic();
+    assert!(!l.uses_dense_chain());
     assert_eq!(
         l.param_blocks(),
         h.param_blocks(),
@@ -163,6 +167,118 @@ fn dense_layered_net_is_the_dense_hopfield_net() {
     h.grad_theta(&x, &w, &mut ph);
     l.grad_theta(&x, &w, &mut pl);
     assert!(max_abs_diff(&ph, &pl) < 1e-12);
+}
+
+/// A dense chain (the MLP configs' net) is computed by the fused dense-chain kernels, and they
+/// agree with the coupling-by-coupling sum on every derivative and fast path: with a sparse
+/// input (the sparse drive and readout) and a dense one, the thin top pair stepped in place.
+#[test]
+fn dense_chain_kernels_match_the_coupling_sum() {
+    let sizes = [40, 12, 3];
+    let fused = Layered::<f64>::dense(&sizes, 6).unwrap();
+    assert!(fused.uses_dense_chain() && fused.is_dense_chain());
+    let fused = with_biases(fused, 1.0);
+    let generic = with_biases(Layered::<f64>::dense(&sizes, 6).unwrap().generic(), 1.0);
+    assert_eq!(fused.params(), generic.params());
+    let (d, nc, n) = (fused.dim(), sizes[0], 6);
+    for sparse in [true, false] {
+        let mut x = checks::states(&fused, n, 11);
+        if sparse {
+            // About 85 % of the input pixels zero, as MNIST's.
+            for (i, v) in x.iter_mut().enumerate() {
+                if i % d < nc && (i * 7919) % 20 > 2 {
+                    *v = 0.0;
+                }
+            }
+        }
+        let both = |f: &dyn Fn(&Layered<f64>) -> Vec<f64>, what: &str| {
+            let (a, b) = (f(&fused), f(&generic));
+            assert!(
+                max_abs_diff(&a, &b) < 1e-12 * (1.0 + max_abs(&b)),
+                "{what} (sparse input: {sparse}): fused {a:?} vs generic {b:?}"
+            );
+        };
+        let drive = |e: &Layered<f64>| {
+            let mut dr = vec![0.0; n * (d - nc)];
+            e.clamped_drive(&x, nc, &mut dr);
+            dr
+        };
+        both(&drive, "clamped drive");
+        both(
+            &|e| {
+                let mut o = vec![0.0; n * (d - nc)];
+                e.grad_free(&x, nc, &drive(e), &mut o);
+                o
+            },
+            "free force",
+        );
+        both(
+            &|e| {
+                let mut o = vec![0.0; n];
+                physlearn::energy::energy_free(e, &x, nc, &drive(e), &mut o);
+                o
+            },
+            "energy from the drive",
+        );
+        let v = rand_vec(x.len(), 12, 1.0);
+        both(
+            &|e| {
+                let mut o = vec![0.0; x.len()];
+                e.hvp(&x, &v, &mut o);
+                o
+            },
+            "Hessian-vector product",
+        );
+        let w: Vec<f64> = (0..n).map(|j| 0.5 - 0.3 * j as f64).collect();
+        both(
+            &|e| {
+                let mut o = vec![0.1; e.n_params()];
+                e.grad_theta(&x, &w, &mut o);
+                e.grad_theta_dir(&x, &v, &w, &mut o);
+                o
+            },
+            "parameter readouts",
+        );
+        let mut xb = checks::states(&fused, n, 13);
+        for j in 0..n {
+            xb[j * d..j * d + nc].copy_from_slice(&x[j * d..j * d + nc]);
+        }
+        both(
+            &|e| {
+                let mut o = vec![0.1; e.n_params()];
+                physlearn::energy::grad_theta_pair(e, &x, &xb, nc, &w, 0.7, -1.3, &mut o);
+                o
+            },
+            "paired readout",
+        );
+        // The fused step of the lowest free layer against the generic force and a step.
+        let p = physlearn::energy::flow_prefix(&fused, nc);
+        assert_eq!(p, sizes[1], "the 12-3 pair steps the 12 units below it");
+        let dr = drive(&fused);
+        let (mut xf, mut of) = (x.clone(), vec![0.0; n * (d - nc)]);
+        fused
+            .fast()
+            .unwrap()
+            .grad_free_flow(&mut xf, nc, &dr, 0.4, 0.0, 1.0, &mut of);
+        let mut og = vec![0.0; n * (d - nc)];
+        generic.grad_free(&x, nc, &drive(&generic), &mut og);
+        for j in 0..n {
+            for i in 0..d - nc {
+                let (k, g) = (j * d + nc + i, og[j * (d - nc) + i]);
+                if i < p {
+                    let want = (x[k] - 0.4 * g).clamp(0.0, 1.0);
+                    assert!((xf[k] - want).abs() < 1e-12, "stepped unit {i}");
+                } else {
+                    assert!(
+                        (of[j * (d - nc) + i] - g).abs() < 1e-12,
+                        "force of unit {i}"
+                    );
+                }
+            }
+        }
+    }
+    let mut fused = fused;
+    checks::all(&mut fused, nc, 21);
 }
 
 /// A 1×6×6 → conv 3×3 (2 channels, padding 1) → max-pool 2 → dense 3 net, scaled weights,

@@ -23,7 +23,6 @@ use crate::data::ImageSet;
 use crate::dynamics::{NoiseKey, Workspace, relax_with};
 use crate::energy::Classifier;
 use crate::energy::cost::WeightedSquaredError;
-use crate::energy::hopfield::Hopfield;
 use crate::energy::layered::Layered;
 use crate::learn::{EqProp, Optimizer, PhaseSpec};
 use crate::real::Real;
@@ -209,8 +208,9 @@ pub fn batch_state_framed<T: Real>(
 }
 
 /// The network `cfg` describes, freshly initialised from its seed, for images of `image`
-/// shape `(channels, rows, cols)`: the dense Hopfield net for `model.layers`, the layered
-/// conv net for `model.conv`.
+/// shape `(channels, rows, cols)`: a layered energy, a chain of dense couplings for
+/// `model.layers` (initialised as the dense Hopfield net, [`Layered::dense`]) or the conv
+/// net for `model.conv`.
 pub fn build_net<T: Real>(
     cfg: &TrainConfig,
     image: (usize, usize, usize),
@@ -221,7 +221,7 @@ pub fn build_net<T: Real>(
             Layered::<T>::new(input, &stages, cfg.seed)?.with_output(cfg.model.output),
         ))
     } else {
-        Ok(Box::new(Hopfield::<T>::new(&cfg.model.layers, cfg.seed)?))
+        Ok(Box::new(Layered::<T>::dense(&cfg.model.layers, cfg.seed)?))
     }
 }
 

@@ -8,6 +8,11 @@
 //! walls. Inside the box `ρ(s) = s`, so this module implements the smooth energy
 //! `E(s) = ½‖s‖² − Σ_l s_{l+1}ᵀ W_l s_l − bᵀ s` whose derivatives are exact there; the box is
 //! the dynamics' business. Layer 0 is the (clamped) input, the last layer the output.
+//!
+//! This is the dense special case of [`crate::energy::layered::Layered`] (a chain of dense
+//! couplings between flat layers), with fused kernels for it: a thin top pair relaxed in one
+//! pass ([`thin`]) and the sparse input's drive and readout ([`sparse`]). `Layered` computes
+//! the derivatives of such a chain with this type ([`crate::energy::layered::Layered::dense`]).
 
 mod sparse;
 mod thin;

@@ -15,6 +15,10 @@
 //! code, "Energy-based learning algorithms for analog computing", NeurIPS 2023). A
 //! hard-sigmoid output whose drive is below `−β` for every sample of its class receives no
 //! EqProp signal in either nudged phase and stays dead; a linear one cannot.
+//!
+//! A chain of dense couplings between flat layers (the MLP, [`Layered::is_dense_chain`]) is
+//! computed by the fused kernels of [`crate::energy::hopfield`] instead of coupling by
+//! coupling; [`Layered::generic`] turns that off.
 
 mod conv;
 mod coupling;
@@ -26,6 +30,7 @@ pub use coupling::{Block, BlockMut, Coupling};
 pub use dense::{Dense, DenseInit};
 pub use shape::Shape;
 
+use super::hopfield::Hopfield;
 use super::{Classifier, Energy, FastPaths, ParamBlock};
 use crate::linalg::{view, view_mut};
 use crate::real::Real;
@@ -77,6 +82,11 @@ pub struct Layered<T: Real> {
     b_off: Vec<usize>,
     theta: Vec<T>,
     output: OutputUnits,
+    /// The fused kernels of a chain of dense couplings between flat layers
+    /// ([`Layered::is_dense_chain`]): every derivative of such a net is computed by them
+    /// instead of coupling by coupling (see [`Layered::generic`]). They hold θ, and `theta`
+    /// above is stale while they are attached.
+    chain: Option<Box<Hopfield<T>>>,
 }
 
 impl<T: Real> Layered<T> {
@@ -162,20 +172,87 @@ impl<T: Real> Layered<T> {
             let n = l.coupling.n_weights();
             l.coupling.init(&mut rng, &mut theta[l.w_off..l.w_off + n]);
         }
-        Ok(Self {
+        let mut net = Self {
             shapes,
             offs,
             links,
             b_off,
             theta,
             output: OutputUnits::HardSigmoid,
-        })
+            chain: None,
+        };
+        net.attach_chain()?;
+        Ok(net)
     }
 
-    /// This network with output units `output`.
+    /// The dense Hopfield net of layer sizes `sizes` (input first): a chain of dense
+    /// couplings with the weights [`Hopfield::new`] draws from `seed` (Glorot-uniform, its
+    /// own random stream), so an MLP run reproduces the dense net's runs bit for bit. It is
+    /// relaxed and read out by the fused dense-chain kernels.
+    pub fn dense(sizes: &[usize], seed: u64) -> anyhow::Result<Self> {
+        let h = Hopfield::<T>::new(sizes, seed)?;
+        let stages: Vec<Stage> = sizes[1..]
+            .iter()
+            .map(|&units| Stage::Dense {
+                units,
+                init: DenseInit::Glorot,
+            })
+            .collect();
+        let mut net = Self::new(Shape::flat(sizes[0]), &stages, seed)?;
+        net.chain = Some(Box::new(h));
+        Ok(net)
+    }
+
+    /// True when the network is a chain of dense couplings between flat layers, layer `l`
+    /// to `l + 1`, with a hard-sigmoid output: the dense Hopfield net of
+    /// `energy::hopfield`, whose fused kernels (the thin top pair stepped in one pass, the
+    /// sparse input's drive and readout) then compute its derivatives.
+    pub fn is_dense_chain(&self) -> bool {
+        self.output == OutputUnits::HardSigmoid
+            && self.shapes.iter().all(Shape::is_flat)
+            && self.links.len() + 1 == self.shapes.len()
+            && self
+                .links
+                .iter()
+                .enumerate()
+                .all(|(i, l)| l.from == i && l.to == i + 1 && l.coupling.kind() == "dense")
+    }
+
+    /// Builds the dense-chain kernels when [`Layered::is_dense_chain`] (else drops them).
+    fn attach_chain(&mut self) -> anyhow::Result<()> {
+        self.chain = None;
+        if self.is_dense_chain() {
+            let sizes: Vec<usize> = self.shapes.iter().map(Shape::len).collect();
+            let mut h = Hopfield::<T>::new(&sizes, 0)?;
+            h.set_params(&self.theta)?;
+            self.chain = Some(Box::new(h));
+        }
+        Ok(())
+    }
+
+    /// This network computed coupling by coupling even when it is a dense chain (the
+    /// reference the fused kernels are tested against, and for benchmarks).
+    pub fn generic(mut self) -> Self {
+        if let Some(h) = self.chain.take() {
+            self.theta.copy_from_slice(h.params());
+        }
+        self
+    }
+
+    /// True when the fused dense-chain kernels compute this network's derivatives.
+    pub fn uses_dense_chain(&self) -> bool {
+        self.chain.is_some()
+    }
+
+    /// This network with output units `output` (a linear output leaves the dense-chain
+    /// kernels, which assume hard-sigmoid units throughout).
     pub fn with_output(mut self, output: OutputUnits) -> Self {
         self.output = output;
-        self
+        if output == OutputUnits::HardSigmoid {
+            self
+        } else {
+            self.generic()
+        }
     }
 
     /// The units of the output layer.
@@ -323,11 +400,19 @@ impl<T: Real> Energy<T> for Layered<T> {
         self.offs[self.shapes.len()]
     }
 
+    /// θ (held by the dense-chain kernels when they are attached; `self.theta` is then stale).
     fn params(&self) -> &[T] {
-        &self.theta
+        match &self.chain {
+            Some(h) => h.params(),
+            None => &self.theta,
+        }
     }
 
     fn set_params(&mut self, theta: &[T]) -> anyhow::Result<()> {
+        if let Some(h) = &mut self.chain {
+            // The same layout and names; one check and one copy per write, as the dense net.
+            return h.set_params(theta);
+        }
         super::check_params(
             "layered network",
             || self.param_blocks(),
@@ -373,10 +458,16 @@ impl<T: Real> Energy<T> for Layered<T> {
     }
 
     fn fast(&self) -> Option<&dyn FastPaths<T>> {
-        Some(self)
+        match &self.chain {
+            Some(h) => h.fast(),
+            None => Some(self),
+        }
     }
 
     fn energy(&self, x: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.energy(x, out);
+        }
         let d = self.dim();
         self.coupling_energy(x, 0, out);
         let half = T::of(0.5);
@@ -398,6 +489,9 @@ impl<T: Real> Energy<T> for Layered<T> {
     }
 
     fn clamped_drive(&self, x: &[T], nc: usize, drive: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.clamped_drive(x, nc, drive);
+        }
         let first = self.first_free(nc);
         let d = self.dim();
         let nf = d - nc;
@@ -427,6 +521,9 @@ impl<T: Real> Energy<T> for Layered<T> {
     /// `∂E/∂s_free = s + drive − Σ_{free couplings} (J(s_a)ᵀ s_b, f_W(s_a))`, each coupling's
     /// two halves in one [`Coupling::force_pair`].
     fn grad_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.grad_free(x, nc, drive, out);
+        }
         let first = self.first_free(nc);
         let d = self.dim();
         let nf = d - nc;
@@ -456,15 +553,24 @@ impl<T: Real> Energy<T> for Layered<T> {
     }
 
     fn hvp(&self, x: &[T], v: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.hvp(x, v, out);
+        }
         out.copy_from_slice(v);
         self.hvp_links(x, v, out);
     }
 
     fn grad_theta(&self, x: &[T], w: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.grad_theta(x, w, out);
+        }
         self.readout(x, w, 0, out);
     }
 
     fn grad_theta_dir(&self, x: &[T], v: &[T], w: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.grad_theta_dir(x, v, w, out);
+        }
         let d = self.dim();
         for l in &self.links {
             let (a, va) = (self.block(x, d, l.from), self.block(v, d, l.from));
@@ -485,6 +591,9 @@ impl<T: Real> FastPaths<T> for Layered<T> {
     /// `E = ½‖s‖² + s_freeᵀ drive − Σ_{free couplings} ⟨f_W(s_a), s_b⟩`: the input's
     /// couplings and the biases are in the drive.
     fn energy_free(&self, x: &[T], nc: usize, drive: &[T], out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.energy_free(x, nc, drive, out);
+        }
         if nc == 0 {
             return self.energy(x, out);
         }
@@ -506,6 +615,9 @@ impl<T: Real> FastPaths<T> for Layered<T> {
     /// The couplings out of the shared clamped input are read once, with
     /// `ca s_bᵃ + cb s_bᵇ` as the upper state (their pattern depends on the input only).
     fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+        if let Some(h) = &self.chain {
+            return h.grad_theta_pair(xa, xb, nc, w, ca, cb, out);
+        }
         let first = self.first_free(nc);
         let d = self.dim();
         let n = w.len();
