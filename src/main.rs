@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use physlearn::config::Layered;
 use physlearn::experiments::thermo_eqprop;
+use physlearn::report::console::Console;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -118,6 +119,7 @@ impl ExpArgs {
             data_dir: self.data_dir,
             command: std::env::args().collect::<Vec<_>>().join(" "),
             overwrite: self.overwrite,
+            console: Console::stdio(),
         })
     }
 }
@@ -280,6 +282,7 @@ fn run() -> anyhow::Result<()> {
                 claim,
                 command,
                 stop: Some(stop_on_signal()?),
+                console: Console::stdio(),
             };
             if !seeds.is_empty() {
                 physlearn::train::train_seeds(&opts, &seeds)?;

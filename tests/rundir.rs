@@ -35,6 +35,7 @@ fn opts(data: &Path, out: &Path, cfg: TrainConfig, claim: Claim) -> TrainOptions
         claim,
         command: "test".into(),
         stop: None,
+        console: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! record, and a run resumed from its checkpoint ends bit-identical to an uninterrupted one.
 
 use physlearn::config::Layered;
+use physlearn::report::console::{Console, Stream};
 use physlearn::report::rundir::Claim;
 use physlearn::train::{TrainConfig, TrainOptions, train};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ fn tmp(name: &str) -> PathBuf {
 fn trains_and_resumes_exactly() {
     let data = tmp("data");
     write_dataset(&data);
+    let (console, seen) = Console::capture();
     let run = |out: &Path, epochs: usize, claim: Claim| {
         train(&TrainOptions {
             cfg: cfg(epochs),
@@ -32,11 +34,20 @@ fn trains_and_resumes_exactly() {
             claim,
             command: "test".into(),
             stop: None,
+            console: console.clone(),
         })
         .unwrap()
     };
     let full = tmp("full");
     let s = run(&full, 3, Claim::New);
+    // The run's lines go to the console it is handed (nothing below the CLI prints).
+    let notes = seen.text(Stream::Note);
+    assert!(notes.starts_with("network "), "{notes}");
+    assert_eq!(
+        notes.lines().filter(|l| l.starts_with("epoch ")).count(),
+        3,
+        "one line per epoch:\n{notes}"
+    );
     assert!(s.test_error < 0.05, "the toy task should be learnt: {s:?}");
     assert_eq!(s.epochs, 3);
     assert!(s.seconds_per_epoch > 0.0 && s.samples_per_second > 0.0);
@@ -96,6 +107,7 @@ fn wrong_layer_sizes_are_named() {
         claim: Claim::New,
         command: "t".into(),
         stop: None,
+        console: Default::default(),
     })
     .unwrap_err();
     let msg = format!("{e:#}");
@@ -105,7 +117,7 @@ fn wrong_layer_sizes_are_named() {
 
 #[test]
 fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
-    use physlearn::experiments::csb_eqprop::{Options, run};
+    use physlearn::experiments::csb_eqprop::{Method, Options, run};
     let data = tmp("csb-data");
     write_dataset(&data);
     let out = tmp("csb-run");
@@ -137,39 +149,34 @@ fn csb_eqprop_experiment_runs_end_to_end_and_learns_the_easy_classes() {
         ..Default::default()
     })
     .unwrap();
-    let conv = s["table1"]["measured"].as_array().unwrap();
+    let conv = &s.table1.measured;
     assert_eq!(conv.len(), 2, "one conv row per method");
     for (r, m) in conv.iter().zip(["csb", "ep"]) {
-        assert_eq!(r["method"], m);
-        assert_eq!(r["budget"], serde_json::json!([10, 4]));
-        let e = r["test_error"].as_f64().unwrap();
+        assert_eq!(r.method, m);
+        assert_eq!(r.budget, (10, 4));
+        let e = r.test_error;
         assert!((0.0..=1.0).contains(&e), "{m}: conv test error {e}");
     }
-    for m in ["ep", "csb"] {
-        let errs = s["main"][m]["test_error"].as_array().unwrap();
+    for m in [Method::Ep, Method::Csb] {
+        let errs = &s.main.of(m).test_error;
         assert_eq!(errs.len(), 2);
-        let last = errs[1].as_f64().unwrap();
-        assert!(last < 0.2, "{m} did not learn two easy classes: {last}");
-        assert_eq!(
-            s["noise"]["accuracy"][m]["beta=0.5"]
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(
-            s["budget_sweep"]["accuracy"][m].as_array().unwrap().len(),
-            2
-        );
-        let e = &s["same_network_energies"][format!("{m}_trained")];
-        for dynm in ["csb", "gradient_flow", "gradient_flow_reference"] {
-            assert!(e[dynm]["energy_mean"].as_f64().unwrap().is_finite());
+        let last = errs[1];
+        assert!(last < 0.2, "{m:?} did not learn two easy classes: {last}");
+        assert_eq!(s.noise.accuracy.of(m)["beta=0.5"].len(), 2);
+        assert_eq!(s.budget_sweep.accuracy.of(m).len(), 2);
+        let e = s.same_network_energies.of(m);
+        for st in [e.csb, e.gradient_flow, e.gradient_flow_reference] {
+            assert!(st.energy_mean.is_finite());
         }
     }
-    assert!(s["claims"].as_array().unwrap().len() >= 7);
-    let gap = s["convergence"]["ep_trained"]["csb"]["energy_gap"]
-        .as_array()
-        .unwrap();
+    assert!(s.claims.len() >= 7);
+    // summary.json is the same record, read back as the typed struct.
+    let back: physlearn::experiments::csb_eqprop::CsbSummary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(back.claims, s.claims);
+    assert_eq!(back.main.csb.test_error, s.main.csb.test_error);
+    assert_eq!(back.same_network_energies, s.same_network_energies);
+    let gap = &s.convergence.ep_trained.csb.energy_gap;
     assert_eq!(gap.len(), 2 * 20, "twice the free budget");
     for f in [
         "summary.json",
@@ -278,6 +285,7 @@ fn seeds_runner_trains_each_seed_reports_the_spread_and_continues() {
     let data = tmp("seeds-data");
     write_dataset(&data);
     let out = tmp("seeds");
+    let (console, seen) = Console::capture();
     let opts = |cfg: TrainConfig, claim: Claim| TrainOptions {
         cfg,
         data_dir: data.clone(),
@@ -285,8 +293,11 @@ fn seeds_runner_trains_each_seed_reports_the_spread_and_continues() {
         claim,
         command: "test".into(),
         stop: None,
+        console: console.clone(),
     };
     let agg = physlearn::train::train_seeds(&opts(cfg(1), Claim::New), &[3, 4]).unwrap();
+    let table = seen.text(Stream::Result);
+    assert!(table.contains("2 seeds: test error"), "{table}");
     let errs: Vec<f64> = [3, 4]
         .iter()
         .map(|s| {

@@ -4,6 +4,7 @@ pub mod csb_eqprop;
 pub mod oscillator_diffusion;
 pub mod thermo_eqprop;
 
+use crate::report::console::Console;
 use crate::report::rundir::{Claim, NewRun, RunDir};
 use std::path::PathBuf;
 
@@ -28,11 +29,13 @@ pub struct ExpOptions {
     /// Delete the run `out` holds before starting (`--overwrite`); without it a directory
     /// that holds a run is refused.
     pub overwrite: bool,
+    /// Where the tables, notes and progress go (quiet by default).
+    pub console: Console,
 }
 
 impl ExpOptions {
     /// Claims `out` for this reproduction's run (refused if it holds a run, unless
-    /// `overwrite`) and records `config_toml` and `seed`; claim warnings go to stderr.
+    /// `overwrite`) and records `config_toml` and `seed`; claim warnings go to the console.
     pub fn run_dir(&self, config_toml: &str, seed: u64) -> anyhow::Result<RunDir> {
         let how = if self.overwrite {
             Claim::Overwrite
@@ -50,7 +53,7 @@ impl ExpOptions {
             },
         )?;
         for w in dir.warnings() {
-            eprintln!("warning: {w}");
+            self.console.warn(w);
         }
         Ok(dir)
     }

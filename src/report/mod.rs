@@ -2,6 +2,7 @@
 //!
 //! Everything here is presentation/persistence only; no physics lives in this module.
 
+pub mod console;
 pub mod json;
 pub mod npy;
 pub mod plot;

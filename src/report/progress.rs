@@ -2,33 +2,35 @@
 //! when stderr is redirected (a background run writing to a log), so a [`LogTicker`] writes
 //! a plain line with the bar's position, rate and remaining time every so often instead.
 
+use super::console::Console;
 use indicatif::ProgressBar;
-use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// While alive, and only when stderr is not a terminal, writes `label: pos/len (rate, eta)`
-/// to stderr every `every`. Dropping it stops the thread at once.
+/// While alive, and only when the console wants progress lines (it shows progress, but stderr
+/// is not a terminal), notes `label: pos/len (rate, eta)` on it every `every`. Dropping it
+/// stops the thread at once.
 pub struct LogTicker {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl LogTicker {
-    /// Ticks for `pb` under `label` every `every`; does nothing on a terminal.
-    pub fn start(pb: &ProgressBar, label: String, every: Duration) -> Self {
-        if std::io::stderr().is_terminal() {
+    /// Ticks for `pb` under `label` every `every` on `console`; does nothing on a terminal
+    /// (the bar shows) or on a console that shows no progress.
+    pub fn start(console: &Console, pb: &ProgressBar, label: String, every: Duration) -> Self {
+        if !console.wants_progress_lines() {
             return Self {
                 stop: None,
                 thread: None,
             };
         }
         let (tx, rx) = mpsc::channel::<()>();
-        let pb = pb.clone();
+        let (pb, console) = (pb.clone(), console.clone());
         let thread = std::thread::spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
-                eprintln!("{}", line(&label, &pb));
+                console.note(line(&label, &pb));
             }
         });
         Self {
@@ -108,7 +110,12 @@ mod tests {
     fn dropping_a_ticker_stops_it_promptly() {
         let pb = ProgressBar::hidden();
         let t0 = std::time::Instant::now();
-        drop(LogTicker::start(&pb, "x".into(), Duration::from_secs(3600)));
+        drop(LogTicker::start(
+            &Console::stdio(),
+            &pb,
+            "x".into(),
+            Duration::from_secs(3600),
+        ));
         assert!(t0.elapsed() < Duration::from_secs(5));
     }
 }

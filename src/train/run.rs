@@ -20,11 +20,12 @@ use crate::config::{Change, Layered, diff};
 use crate::data::{Check, Dataset, ImageSet, Split, load};
 use crate::energy::ParamBlock;
 use crate::real::Real;
+use crate::report::console::Console;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::progress::LogTicker;
 use crate::report::rundir::{Claim, NewRun, RunDir};
 use anyhow::{Context, ensure};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ pub struct TrainOptions {
     pub command: String,
     /// Stop at the next batch boundary once this is set.
     pub stop: Option<StopFlag>,
+    /// Where the per-epoch lines, warnings and progress go.
+    pub console: Console,
 }
 
 /// The final summary of a run (`summary.json`).
@@ -372,7 +375,7 @@ fn claim_dir(opts: &TrainOptions, cfg: &TrainConfig) -> anyhow::Result<RunDir> {
         )?,
     };
     for w in dir.warnings() {
-        eprintln!("warning: {w}");
+        opts.console.warn(w);
     }
     Ok(dir)
 }
@@ -426,21 +429,23 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
     }
     let bs = cfg.training.batch_size;
     let nb = train_set.n / bs;
-    eprintln!(
+    let console = &opts.console;
+    console.note(format!(
         "network {} ({} parameters), {} training / {} test images, batches of {bs}",
         tr.net.describe(),
         tr.net.n_params(),
         train_set.n,
         test_set.n
-    );
+    ));
     let mut confusion: Option<Confusion> = None;
     for epoch in history.len()..cfg.training.epochs {
-        let pb = ProgressBar::new(nb as u64);
+        let pb = console.progress_bar(nb as u64);
         pb.set_style(ProgressStyle::with_template(
             "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
         )?);
         pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
         let ticker = LogTicker::start(
+            console,
             &pb,
             format!("epoch {}/{} batches", epoch + 1, cfg.training.epochs),
             Duration::from_secs(120),
@@ -471,17 +476,19 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
             train_energy: st.energies.iter().sum::<f64>() / st.samples.max(1) as f64,
         }
         .with_seconds(st.seconds);
-        eprintln!(
+        console.note(format!(
             "epoch {:>3}: train error {:.2}%  test error {:.2}%  ({:.1} s, {:.0} samples/s)",
             m.epoch,
             100.0 * m.train_error,
             100.0 * m.test_error,
             st.seconds,
             st.samples as f64 / st.seconds
-        );
+        ));
         let dead = ev.confusion.never_predicted();
         if !dead.is_empty() {
-            eprintln!("           classes never predicted on the test split: {dead:?}");
+            console.note(format!(
+                "           classes never predicted on the test split: {dead:?}"
+            ));
         }
         write_json_atomic(&dir.file("test_confusion.json"), &ev.confusion)?;
         confusion = Some(ev.confusion);

@@ -161,7 +161,7 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
     let spec = seed_set_spec(&resume);
     let (_lock, warnings) = claim(&opts.out, opts.claim, &spec)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        opts.console.warn(w);
     }
     let record = opts.out.join(SEED_SET_CONFIG);
     if opts.claim == Claim::Resume {
@@ -181,7 +181,10 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
         let summary: TrainSummary = match how {
             None => {
                 let p = dir.join("summary.json");
-                eprintln!("seed {s}: finished earlier, reading {}", p.display());
+                opts.console.note(format!(
+                    "seed {s}: finished earlier, reading {}",
+                    p.display()
+                ));
                 serde_json::from_str(
                     &std::fs::read_to_string(&p)
                         .with_context(|| format!("reading {}", p.display()))?,
@@ -194,7 +197,8 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
                     Claim::Overwrite => "starting again (no epoch had finished)",
                     Claim::New => "training",
                 };
-                eprintln!("seed {s}: {verb} in {}", dir.display());
+                opts.console
+                    .note(format!("seed {s}: {verb} in {}", dir.display()));
                 train(&TrainOptions {
                     cfg,
                     data_dir: opts.data_dir.clone(),
@@ -202,6 +206,7 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
                     claim: how,
                     command: opts.command.clone(),
                     stop: opts.stop.clone(),
+                    console: opts.console.clone(),
                 })
                 .map_err(|e| match e.downcast::<Interrupted>() {
                     Ok(mut i) => {
@@ -250,7 +255,7 @@ pub fn train_seeds(opts: &TrainOptions, seeds: &[u64]) -> anyhow::Result<SeedsSu
         &["seed", "test_error", "train_error", "best_test_error"],
         &rows,
     )?;
-    println!("{}", table(&out));
+    opts.console.result(table(&out).to_string());
     Ok(out)
 }
 

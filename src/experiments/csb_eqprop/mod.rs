@@ -18,8 +18,14 @@
 
 pub mod config;
 pub mod plots;
+pub mod summary;
 
 pub use config::{CsbExpConfig, Method};
+pub use summary::CsbSummary;
+use summary::{
+    Budget, BudgetSweep, ClaimRow, Convergence, EnergyStats, Gap, History, NoiseSweep, PaperRow,
+    PerMethod, PerNet, SameNetwork, Table1,
+};
 
 use crate::config::Layered;
 use crate::data::{ImageSet, data_dir};
@@ -27,13 +33,13 @@ use crate::dynamics::Integrator;
 use crate::experiments::ExpConfig;
 use crate::linalg::mean_std;
 use crate::real::Real;
+use crate::report::console::Console;
 use crate::report::json::write_json_atomic;
 use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num};
 use crate::train::{TrainConfig, Trainer, evaluate_energies, load_sets};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
 use std::time::Instant;
 
 pub use super::ExpOptions as Options;
@@ -53,7 +59,7 @@ impl crate::experiments::ExpConfig for CsbExpConfig {
 }
 
 /// Runs the whole reproduction; returns the summary written to `summary.json`.
-pub fn run(opts: &Options) -> anyhow::Result<Value> {
+pub fn run(opts: &Options) -> anyhow::Result<CsbSummary> {
     let cfg = resolve_config(opts)?;
     let dir_data = data_dir(opts.data_dir.as_deref())?;
     let (train_set, test_set) = load_sets(&cfg.train, &dir_data)?;
@@ -69,10 +75,10 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         conv: conv_sets.as_ref().map(|(a, b)| (a, b)),
     };
     let summary = match cfg.train.precision.as_str() {
-        "f64" => run_typed::<f64>(&cfg, &sets, &dir)?,
-        _ => run_typed::<f32>(&cfg, &sets, &dir)?,
+        "f64" => run_typed::<f64>(&cfg, &sets, &dir, &opts.console)?,
+        _ => run_typed::<f32>(&cfg, &sets, &dir, &opts.console)?,
     };
-    dir.finish(&summary)?;
+    dir.finish(&serde_json::to_value(&summary)?)?;
     Ok(summary)
 }
 
@@ -84,7 +90,7 @@ struct Sets<'a> {
 }
 
 /// One measured row of the conv section (Table 1).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConvRow {
     /// `csb` or `ep`.
     pub method: String,
@@ -129,6 +135,7 @@ fn conv_section<T: Real>(
     train: &ImageSet,
     test: &ImageSet,
     pb: &ProgressBar,
+    console: &Console,
 ) -> anyhow::Result<Vec<ConvRow>> {
     let mut rows = vec![];
     for m in [Method::Csb, Method::Ep] {
@@ -158,7 +165,7 @@ fn conv_section<T: Real>(
             samples_per_second: (train.n / c.training.batch_size * c.training.batch_size) as f64
                 / spe,
         };
-        say(
+        console.note_above(
             pb,
             format!(
                 "{:>7} conv: test error {:.2}%, train error {:.2}% ({:.0} samples/s)",
@@ -174,7 +181,7 @@ fn conv_section<T: Real>(
 }
 
 /// Table 1 beside the measured rows.
-fn print_table1(rows: &[ConvRow]) {
+fn table1(rows: &[ConvRow]) -> Table {
     let mut t = Table::new(
         "cSB-EqProp Table 1 (conv nets): test error % (train error %)",
         ["", "MNIST", "Fashion-MNIST", "CIFAR-10"],
@@ -203,20 +210,7 @@ fn print_table1(rows: &[ConvRow]) {
             c,
         ]);
     }
-    println!("{t}");
-}
-
-/// Per-epoch record of one main run.
-#[derive(Default, Clone, Debug, serde::Serialize)]
-struct History {
-    test_error: Vec<f64>,
-    train_error: Vec<f64>,
-    train_energy_mean: Vec<f64>,
-    test_energy_mean: Vec<f64>,
-    seconds: Vec<f64>,
-    /// Free-phase energies of the training samples at the histogram epochs.
-    #[serde(skip)]
-    hist: Vec<(usize, Vec<f64>)>,
+    t
 }
 
 fn limited(set: &ImageSet, limit: usize) -> ImageSet {
@@ -246,7 +240,12 @@ fn train_point<T: Real>(
     Ok((tr, err))
 }
 
-fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyhow::Result<Value> {
+fn run_typed<T: Real>(
+    cfg: &CsbExpConfig,
+    sets: &Sets<'_>,
+    dir: &RunDir,
+    console: &Console,
+) -> anyhow::Result<CsbSummary> {
     let (train_set, test_set) = (sets.train, sets.test);
     let t_start = Instant::now();
     let (free, nudged) = cfg.budget_main();
@@ -282,7 +281,7 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
             total += batches(ct.n, &cfg.conv.run_config(m));
         }
     }
-    let pb = ProgressBar::new(total);
+    let pb = console.progress_bar(total);
     pb.set_style(ProgressStyle::with_template(
         "{msg:32} [{elapsed_precise}] {bar:40} {pos}/{len} batches (eta {eta})",
     )?);
@@ -306,7 +305,7 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
             if cfg.hist_epochs.contains(&(epoch + 1)) {
                 h.hist.push((epoch + 1, st.energies));
             }
-            say(
+            console.note_above(
                 &pb,
                 format!(
                     "{:>7} epoch {:>2}: test error {:.2}%, train error {:.2}%, mean energy {:.3} ({:.1} s)",
@@ -326,18 +325,15 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
     // Same weights, both dynamics at the paper's free budget, and a long gradient-flow
     // reference: which dynamics gets closer to the minimum within 20 iterations?
     let eval_set = limited(test_set, 2000);
-    let mut same = serde_json::Map::new();
+    let mut same = vec![];
     for (m, tr) in methods.iter().zip(&nets) {
-        let mut row = serde_json::Map::new();
-        for (name, relax) in [
-            ("csb", main_cfg(Method::Csb).training.free),
-            ("gradient_flow", main_cfg(Method::Ep).training.free),
-            (
-                "gradient_flow_reference",
-                cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1)
-                    .training
-                    .free,
-            ),
+        let mut stats = vec![];
+        for relax in [
+            main_cfg(Method::Csb).training.free,
+            main_cfg(Method::Ep).training.free,
+            cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1)
+                .training
+                .free,
         ] {
             let mut c = main_cfg(*m);
             c.training.free = relax;
@@ -348,18 +344,25 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
                 crate::dynamics::NoiseKey::new(cfg.train.seed, 0x5A3E),
             )?;
             let (mu, sd) = mean_std(&e);
-            row.insert(
-                name.into(),
-                json!({"energy_mean": mu, "energy_std": sd, "test_error": err}),
-            );
+            stats.push(EnergyStats {
+                energy_mean: mu,
+                energy_std: sd,
+                test_error: err,
+            });
         }
-        same.insert(format!("{}_trained", m.name()), Value::Object(row));
+        let row = SameNetwork {
+            csb: stats[0],
+            gradient_flow: stats[1],
+            gradient_flow_reference: stats[2],
+        };
+        same.push((*m, row));
     }
+    let same = PerNet::from_pairs(same);
 
     // Convergence on the same weights: mean energy above the long gradient-flow reference
     // after each iteration, for both dynamics ("cSB accelerates convergence").
     let kmax = 2 * free;
-    let mut conv = serde_json::Map::new();
+    let mut conv = vec![];
     let mut conv_curves: Vec<(String, Vec<f64>)> = vec![];
     for (m, tr) in methods.iter().zip(&nets) {
         let reference = energy_trace(
@@ -368,7 +371,7 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
             &cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1),
         )?;
         let e_ref = *reference.last().unwrap_or(&f64::NAN);
-        let mut row = serde_json::Map::new();
+        let mut gaps = PerMethod::from_fn(|_| None);
         for dm in methods {
             let trace = energy_trace(
                 &*tr.net,
@@ -385,14 +388,23 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
                 format!("{} on the {}-trained net", dyn_name, m.label()),
                 gap.clone(),
             ));
-            row.insert(
-                dyn_name.into(),
-                json!({"energy_gap": gap, "steps_to_1e-3": steps_within(&gap, 1e-3)}),
-            );
+            let g = Gap {
+                steps_to_1e_3: steps_within(&gap, 1e-3),
+                energy_gap: gap,
+            };
+            match dm {
+                Method::Csb => gaps.csb = Some(g),
+                Method::Ep => gaps.ep = Some(g),
+            }
         }
-        row.insert("reference_energy".into(), json!(e_ref));
-        conv.insert(format!("{}_trained", m.name()), Value::Object(row));
+        let row = Convergence {
+            csb: gaps.csb.expect("both dynamics ran"),
+            gradient_flow: gaps.ep.expect("both dynamics ran"),
+            reference_energy: e_ref,
+        };
+        conv.push((*m, row));
     }
+    let conv = PerNet::from_pairs(conv);
 
     // Fig. 3: accuracy against neuron noise, several β, both methods.
     let mut noise_acc: Vec<(Method, f64, Vec<f64>)> = vec![];
@@ -424,7 +436,7 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
 
     // Table 1: a conv net, cSB-EP against EP on the same net and budget.
     let conv_rows = match sets.conv {
-        Some((ct, cs)) => conv_section::<T>(cfg, ct, cs, &pb)?,
+        Some((ct, cs)) => conv_section::<T>(cfg, ct, cs, &pb, console)?,
         None => vec![],
     };
     pb.finish_and_clear();
@@ -432,72 +444,87 @@ fn run_typed<T: Real>(cfg: &CsbExpConfig, sets: &Sets<'_>, dir: &RunDir) -> anyh
     plots::write_all(dir, cfg, &hist, &noise_acc, &budget_acc)?;
     plots::convergence(dir, &conv_curves)?;
     let claims = claims(cfg, &hist, &same, &conv, &noise_acc, &budget_acc);
-    print_claims(&claims);
+    console.result(claims_table(&claims).to_string());
     if !conv_rows.is_empty() {
-        print_table1(&conv_rows);
+        console.result(table1(&conv_rows).to_string());
     }
 
-    let noise_json: Value = methods
-        .iter()
-        .map(|m| {
-            let per_beta: serde_json::Map<String, Value> = noise_acc
+    let accuracy_at = |m: Method| {
+        noise_acc
+            .iter()
+            .filter(|(mm, _, _)| *mm == m)
+            .map(|(_, b, a)| (format!("beta={b}"), a.clone()))
+            .collect()
+    };
+    let mut hist = hist.into_iter();
+    let (h_ep, h_csb) = (hist.next().expect("EP run"), hist.next().expect("cSB run"));
+    let summary = CsbSummary {
+        paper: "Fan et al., arXiv 2606.09112 (MLP, Figs. 2-4)".into(),
+        layers: cfg.train.model.layers.clone(),
+        batch_size: cfg.train.training.batch_size,
+        budget: Budget { free, nudged },
+        beta,
+        train_samples: train_set.n,
+        test_samples: test_set.n,
+        final_test_error: PerMethod {
+            ep: h_ep.test_error.last().copied(),
+            csb: h_csb.test_error.last().copied(),
+        },
+        main: PerMethod {
+            ep: h_ep,
+            csb: h_csb,
+        },
+        same_network_energies: same,
+        convergence: conv,
+        noise: NoiseSweep {
+            amplitudes: cfg.noise.amplitudes.clone(),
+            betas: cfg.noise.betas.clone(),
+            epochs: cfg.noise.epochs,
+            train_samples: noise_train.n,
+            accuracy: PerMethod::from_fn(accuracy_at),
+        },
+        budget_sweep: BudgetSweep {
+            free_steps: cfg.budget.free_steps.clone(),
+            nudged_steps: cfg
+                .budget
+                .free_steps
                 .iter()
-                .filter(|(mm, _, _)| mm == m)
-                .map(|(_, b, a)| (format!("beta={b}"), json!(a)))
-                .collect();
-            (m.name().to_string(), Value::Object(per_beta))
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    let summary = json!({
-        "paper": "Fan et al., arXiv 2606.09112 (MLP, Figs. 2-4)",
-        "layers": cfg.train.model.layers,
-        "batch_size": cfg.train.training.batch_size,
-        "budget": {"free": free, "nudged": nudged},
-        "beta": beta,
-        "train_samples": train_set.n,
-        "test_samples": test_set.n,
-        "main": {"ep": hist[0], "csb": hist[1]},
-        "final_test_error": {"ep": hist[0].test_error.last(), "csb": hist[1].test_error.last()},
-        "same_network_energies": same,
-        "convergence": conv,
-        "noise": {
-            "amplitudes": cfg.noise.amplitudes,
-            "betas": cfg.noise.betas,
-            "epochs": cfg.noise.epochs,
-            "train_samples": noise_train.n,
-            "accuracy": noise_json,
+                .map(|&k| nudged_of(k))
+                .collect(),
+            epochs: cfg.budget.epochs,
+            train_samples: budget_train.n,
+            accuracy: PerMethod {
+                ep: budget_acc[0].1.clone(),
+                csb: budget_acc[1].1.clone(),
+            },
         },
-        "budget_sweep": {
-            "free_steps": cfg.budget.free_steps,
-            "nudged_steps": cfg.budget.free_steps.iter().map(|&k| nudged_of(k)).collect::<Vec<_>>(),
-            "epochs": cfg.budget.epochs,
-            "train_samples": budget_train.n,
-            "accuracy": {"ep": budget_acc[0].1, "csb": budget_acc[1].1},
+        claims,
+        table1: Table1 {
+            paper: TABLE1
+                .iter()
+                .map(|(n, v)| PaperRow {
+                    row: n.to_string(),
+                    mnist: v[0].into(),
+                    fashion_mnist: v[1].into(),
+                    cifar10: v[2].into(),
+                })
+                .collect(),
+            measured: conv_rows,
         },
-        "claims": claims,
-        "table1": {
-            "paper": TABLE1.iter().map(|(n, v)| json!({"row": n, "mnist": v[0], "fashion_mnist": v[1], "cifar10": v[2]})).collect::<Vec<_>>(),
-            "measured": conv_rows,
-        },
-        "seconds": t_start.elapsed().as_secs_f64(),
-    });
+        seconds: t_start.elapsed().as_secs_f64(),
+    };
     write_json_atomic(&dir.file("summary.json"), &summary)?;
     Ok(summary)
 }
 
-/// A line above the progress bar, or on stderr when the bar is hidden (not a terminal).
-fn say(pb: &ProgressBar, line: String) {
-    if pb.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        pb.println(line);
-    }
-}
-
 /// One paper claim beside the measured value.
-fn claim(text: &str, paper: &str, measured: String, holds: Option<bool>) -> Value {
-    json!({"claim": text, "paper": paper, "measured": measured, "holds": holds})
+fn claim(text: &str, paper: &str, measured: String, holds: Option<bool>) -> ClaimRow {
+    ClaimRow {
+        claim: text.into(),
+        paper: paper.into(),
+        measured,
+        holds,
+    }
 }
 
 /// Mean free-phase energy (without the input's own `½‖x‖²`) of `set` after each iteration of
@@ -550,11 +577,11 @@ fn steps_within(gap: &[f64], tol: f64) -> f64 {
 fn claims(
     cfg: &CsbExpConfig,
     hist: &[History],
-    same: &serde_json::Map<String, Value>,
-    conv: &serde_json::Map<String, Value>,
+    same: &PerNet<SameNetwork>,
+    conv: &PerNet<Convergence>,
     noise_acc: &[(Method, f64, Vec<f64>)],
     budget_acc: &[(Method, Vec<f64>)],
-) -> Vec<Value> {
+) -> Vec<ClaimRow> {
     let (ep, cs) = (&hist[0], &hist[1]);
     let last = |v: &[f64]| *v.last().unwrap_or(&f64::NAN);
     let mut out = vec![];
@@ -569,7 +596,18 @@ fn claims(
         ),
         Some(e_cs < e_ep),
     ));
-    let g = |net: &str, dynm: &str| same[net][dynm]["energy_mean"].as_f64().unwrap_or(f64::NAN);
+    let g = |net: &str, dynm: &str| {
+        let n = if net == "ep_trained" {
+            &same.ep_trained
+        } else {
+            &same.csb_trained
+        };
+        match dynm {
+            "csb" => n.csb.energy_mean,
+            "gradient_flow" => n.gradient_flow.energy_mean,
+            _ => n.gradient_flow_reference.energy_mean,
+        }
+    };
     out.push(claim(
         "same weights: cSB finds lower energies than gradient flow at the paper's budget",
         "(implied)",
@@ -588,9 +626,16 @@ fn claims(
         ),
     ));
     let st = |net: &str, dynm: &str| {
-        conv[net][dynm]["steps_to_1e-3"]
-            .as_f64()
-            .unwrap_or(f64::NAN)
+        let n = if net == "ep_trained" {
+            &conv.ep_trained
+        } else {
+            &conv.csb_trained
+        };
+        if dynm == "csb" {
+            n.csb.steps_to_1e_3
+        } else {
+            n.gradient_flow.steps_to_1e_3
+        }
     };
     out.push(claim(
         "cSB accelerates convergence to the equilibrium (same weights)",
@@ -742,22 +787,22 @@ fn claims(
     out
 }
 
-fn print_claims(claims: &[Value]) {
+fn claims_table(claims: &[ClaimRow]) -> Table {
     let mut t = Table::new(
         "cSB-EqProp MLP: paper vs measured",
         ["claim", "paper", "measured", "holds"],
     );
     for c in claims {
         t.push([
-            c["claim"].as_str().unwrap_or("").to_string(),
-            c["paper"].as_str().unwrap_or("").to_string(),
-            c["measured"].as_str().unwrap_or("").to_string(),
-            match c["holds"].as_bool() {
+            c.claim.clone(),
+            c.paper.clone(),
+            c.measured.clone(),
+            match c.holds {
                 Some(true) => "yes".into(),
                 Some(false) => "NO".into(),
                 None => "-".into(),
             },
         ]);
     }
-    println!("{t}");
+    t
 }

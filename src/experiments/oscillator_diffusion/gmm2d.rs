@@ -72,7 +72,14 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let tcfg = cfg.train.protocol_config(cfg.rule);
     let train_key = root.child(2);
     let t0 = Instant::now();
-    let trained = train_with_progress(&mut energy, &data, &tcfg, train_key, "gmm2d train")?;
+    let trained = train_with_progress(
+        &mut energy,
+        &data,
+        &tcfg,
+        train_key,
+        "gmm2d train",
+        &opts.console,
+    )?;
     let train_s = t0.elapsed().as_secs_f64();
     let proto = &trained.protocol;
     let tau = proto.tau();
@@ -112,9 +119,16 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         temperature: kt,
     };
     let t1 = Instant::now();
-    let sgm =
-        sample_reverse_with_progress(&mut energy, proto, s, &rsde, root.child(3), "SGM sampling")
-            .context("reverse-time sampling")?;
+    let sgm = sample_reverse_with_progress(
+        &mut energy,
+        proto,
+        s,
+        &rsde,
+        root.child(3),
+        "SGM sampling",
+        &opts.console,
+    )
+    .context("reverse-time sampling")?;
     let sgm_s = t1.elapsed().as_secs_f64();
 
     // ES: one chain on the static Ê_θ(0) for τ × S.
@@ -129,6 +143,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         kt,
         root.child(4),
         "ES sampling",
+        &opts.console,
     )
     .context("equilibrium sampling")?;
     let es_s = t2.elapsed().as_secs_f64();
@@ -405,7 +420,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
             fmt_num(o["theta_rel_error"].as_f64().unwrap_or(f64::NAN)),
         ]);
     }
-    println!("{t}");
-    println!("wrote {}", dir.path.display());
+    opts.console.result(t.to_string());
+    opts.console.note(format!("wrote {}", dir.path.display()));
     Ok(summary)
 }

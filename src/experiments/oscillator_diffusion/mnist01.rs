@@ -200,6 +200,7 @@ fn run_typed<T: Real>(
             &tcfg,
             root.child(10 + k as u64),
             &format!("mnist01 train ({name})"),
+            &opts.console,
         )?;
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
@@ -210,6 +211,7 @@ fn run_typed<T: Real>(
             &rsde,
             root.child(20),
             &format!("mnist01 sampling ({name})"),
+            &opts.console,
         );
         let sample_s = t1.elapsed().as_secs_f64();
         write_json_atomic(&dir.file(&format!("protocol_{name}.json")), &trained)?;
@@ -351,11 +353,11 @@ fn run_typed<T: Real>(
             ]),
         }
     }
-    println!("{t}");
-    println!(
+    opts.console.result(t.to_string());
+    opts.console.result(format!(
         "classifier test accuracy {:.4}; training set share of \"1\" {:.3}; paper: 10×10 oscillators sample 0s and 1s, force matching more faithful than CD1",
         acc_test, train_balance
-    );
-    println!("wrote {}", dir.path.display());
+    ));
+    opts.console.note(format!("wrote {}", dir.path.display()));
     Ok(summary)
 }

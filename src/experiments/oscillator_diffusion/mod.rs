@@ -32,13 +32,15 @@ use crate::energy::Energy;
 use crate::energy::oscillator::{LinearEnergy, OscillatorProtocol};
 use crate::learn::score::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
 use crate::real::Real;
+use crate::report::console::Console;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use super::ExpOptions as Options;
 
-/// A progress bar of `len` steps labelled `msg` (hidden when stderr is not a terminal).
-pub fn bar(len: u64, msg: &str) -> ProgressBar {
-    let pb = ProgressBar::new(len);
+/// A progress bar of `len` steps labelled `msg` on `console` (hidden when it shows no
+/// progress or stderr is not a terminal).
+pub fn bar(console: &Console, len: u64, msg: &str) -> ProgressBar {
+    let pb = console.progress_bar(len);
     pb.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} (eta {eta})",
@@ -56,10 +58,11 @@ pub fn train_with_progress<T: Real, E: LinearEnergy<T> + ?Sized>(
     cfg: &ProtocolTrainConfig,
     key: NoiseKey,
     label: &str,
+    console: &Console,
 ) -> anyhow::Result<TrainedProtocol> {
     let first = cfg.first_steps.unwrap_or(cfg.steps);
     let total = first + (cfg.times.len() - 1) * cfg.steps;
-    let pb = bar(total as u64, label);
+    let pb = bar(console, total as u64, label);
     let mut obs = |k: usize, _s: usize, _th: &[f64], _g: &[f64]| {
         pb.inc(1);
         if _s == 0 {
@@ -74,6 +77,7 @@ pub fn train_with_progress<T: Real, E: LinearEnergy<T> + ?Sized>(
 /// `n` samples of the reverse-time SDE (exactly [`crate::dynamics::reverse::sample_reverse`]:
 /// `N(0, k_BT)` starts from `key.child(0)`, integration noise from `key.child(1)`), with a
 /// progress bar over the integration steps.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     energy: &mut E,
     protocol: &OscillatorProtocol,
@@ -81,12 +85,13 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     cfg: &ReverseSde,
     key: NoiseKey,
     label: &str,
+    console: &Console,
 ) -> Result<Vec<T>, Diverged> {
     let d = energy.dim();
     let mut x = vec![T::zero(); n * d];
     gaussian_init(&mut x, d, cfg.temperature, key.child(0));
     let (steps, _) = cfg.steps(protocol.tau());
-    let pb = bar(steps as u64, label);
+    let pb = bar(console, steps as u64, label);
     let mut obs = |_k: usize, _x: &[T]| pb.inc(1);
     let r = reverse_integrate(
         energy,
@@ -114,8 +119,9 @@ pub fn sample_equilibrium_with_progress<T: Real, E: Energy<T> + ?Sized>(
     temperature: f64,
     key: NoiseKey,
     label: &str,
+    console: &Console,
 ) -> Result<Vec<T>, Diverged> {
-    let pb = bar(per_chain as u64, label);
+    let pb = bar(console, per_chain as u64, label);
     let mut tick = |_r: usize| pb.inc(1);
     let out = sample_equilibrium(
         energy,

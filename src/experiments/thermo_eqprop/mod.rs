@@ -21,6 +21,7 @@ use crate::config::Layered;
 use crate::energy::Energy;
 use crate::experiments::ExpConfig;
 use crate::real::Real;
+use crate::report::console::Console;
 use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num, fmt_pm};
@@ -50,20 +51,20 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let cfg = resolve_config(opts)?;
     let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let summary = match cfg.precision.as_str() {
-        "f32" => run_typed::<f32>(&cfg, &dir)?,
-        _ => run_typed::<f64>(&cfg, &dir)?,
+        "f32" => run_typed::<f32>(&cfg, &dir, &opts.console)?,
+        _ => run_typed::<f64>(&cfg, &dir, &opts.console)?,
     };
     dir.finish(&summary)?;
     Ok(summary)
 }
 
-fn progress(cfg: &ThermoConfig) -> ProgressBar {
+fn progress(cfg: &ThermoConfig, console: &Console) -> ProgressBar {
     let total = cfg.e1.batches
         + cfg.e2.batches
         + cfg.e3.betas.len() * cfg.e3.reps
         + 3 * (cfg.e3.train.steps + 1)
         + 1;
-    let pb = ProgressBar::new(total as u64);
+    let pb = console.progress_bar(total as u64);
     pb.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} (eta {eta})",
@@ -73,9 +74,13 @@ fn progress(cfg: &ThermoConfig) -> ProgressBar {
     pb
 }
 
-fn run_typed<T: Real>(cfg: &ThermoConfig, dir: &RunDir) -> anyhow::Result<Value> {
+fn run_typed<T: Real>(
+    cfg: &ThermoConfig,
+    dir: &RunDir,
+    console: &Console,
+) -> anyhow::Result<Value> {
     let t0 = Instant::now();
-    let ctx = Ctx::<T>::new(cfg, progress(cfg))?;
+    let ctx = Ctx::<T>::new(cfg, progress(cfg, console))?;
     let r1 = e1::run(&ctx)?;
     let r2 = e2::run(&ctx)?;
     let r3 = e3::run(&ctx)?;
@@ -335,7 +340,7 @@ fn run_typed<T: Real>(cfg: &ThermoConfig, dir: &RunDir) -> anyhow::Result<Value>
         "1e3..1e4",
         &fmt_num(rc.nominal.advantage),
     ]);
-    println!("{t}");
+    console.result(t.to_string());
     let mut ct = Table::new(
         format!(
             "cost per training step and sample: k_BT = {} J ({} K), N_MAC = {}, E_MAC = {} J",
@@ -355,7 +360,7 @@ fn run_typed<T: Real>(cfg: &ThermoConfig, dir: &RunDir) -> anyhow::Result<Value>
             fmt_num(p.advantage),
         ]);
     }
-    println!("{ct}");
-    println!("wrote {}", dir.path.display());
+    console.result(ct.to_string());
+    console.note(format!("wrote {}", dir.path.display()));
     Ok(summary)
 }
