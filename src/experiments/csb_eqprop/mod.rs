@@ -327,14 +327,7 @@ fn run_typed<T: Real>(
     let eval_set = limited(test_set, 2000);
     let mut same = vec![];
     for (m, tr) in methods.iter().zip(&nets) {
-        let mut stats = vec![];
-        for relax in [
-            main_cfg(Method::Csb).training.free,
-            main_cfg(Method::Ep).training.free,
-            cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1)
-                .training
-                .free,
-        ] {
+        let stats = |relax| -> anyhow::Result<EnergyStats> {
             let mut c = main_cfg(*m);
             c.training.free = relax;
             let (err, e) = evaluate_energies(
@@ -344,16 +337,17 @@ fn run_typed<T: Real>(
                 crate::dynamics::NoiseKey::new(cfg.train.seed, 0x5A3E),
             )?;
             let (mu, sd) = mean_std(&e);
-            stats.push(EnergyStats {
+            Ok(EnergyStats {
                 energy_mean: mu,
                 energy_std: sd,
                 test_error: err,
-            });
-        }
+            })
+        };
+        let reference = cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1);
         let row = SameNetwork {
-            csb: stats[0],
-            gradient_flow: stats[1],
-            gradient_flow_reference: stats[2],
+            csb: stats(main_cfg(Method::Csb).training.free)?,
+            gradient_flow: stats(main_cfg(Method::Ep).training.free)?,
+            gradient_flow_reference: stats(reference.training.free)?,
         };
         same.push((*m, row));
     }
@@ -371,8 +365,8 @@ fn run_typed<T: Real>(
             &cfg.run_config(Method::Ep, cfg.reference_steps, 1, beta, 0.0, 1),
         )?;
         let e_ref = *reference.last().unwrap_or(&f64::NAN);
-        let mut gaps = PerMethod::from_fn(|_| None);
-        for dm in methods {
+        // Gradient flow first, then cSB: the order of the convergence plot's curves.
+        let mut gap_of = |dm: Method| -> anyhow::Result<Gap> {
             let trace = energy_trace(
                 &*tr.net,
                 &eval_set,
@@ -388,18 +382,15 @@ fn run_typed<T: Real>(
                 format!("{} on the {}-trained net", dyn_name, m.label()),
                 gap.clone(),
             ));
-            let g = Gap {
+            Ok(Gap {
                 steps_to_1e_3: steps_within(&gap, 1e-3),
                 energy_gap: gap,
-            };
-            match dm {
-                Method::Csb => gaps.csb = Some(g),
-                Method::Ep => gaps.ep = Some(g),
-            }
-        }
+            })
+        };
+        let gradient_flow = gap_of(Method::Ep)?;
         let row = Convergence {
-            csb: gaps.csb.expect("both dynamics ran"),
-            gradient_flow: gaps.ep.expect("both dynamics ran"),
+            csb: gap_of(Method::Csb)?,
+            gradient_flow,
             reference_energy: e_ref,
         };
         conv.push((*m, row));
@@ -596,60 +587,38 @@ fn claims(
         ),
         Some(e_cs < e_ep),
     ));
-    let g = |net: &str, dynm: &str| {
-        let n = if net == "ep_trained" {
-            &same.ep_trained
-        } else {
-            &same.csb_trained
-        };
-        match dynm {
-            "csb" => n.csb.energy_mean,
-            "gradient_flow" => n.gradient_flow.energy_mean,
-            _ => n.gradient_flow_reference.energy_mean,
-        }
-    };
+    let (se, sc) = (&same.ep_trained, &same.csb_trained);
     out.push(claim(
         "same weights: cSB finds lower energies than gradient flow at the paper's budget",
         "(implied)",
         format!(
             "EP-trained net: cSB {} vs flow {} (reference {}); cSB-trained: cSB {} vs flow {} (reference {})",
-            fmt_num(g("ep_trained", "csb")),
-            fmt_num(g("ep_trained", "gradient_flow")),
-            fmt_num(g("ep_trained", "gradient_flow_reference")),
-            fmt_num(g("csb_trained", "csb")),
-            fmt_num(g("csb_trained", "gradient_flow")),
-            fmt_num(g("csb_trained", "gradient_flow_reference")),
+            fmt_num(se.csb.energy_mean),
+            fmt_num(se.gradient_flow.energy_mean),
+            fmt_num(se.gradient_flow_reference.energy_mean),
+            fmt_num(sc.csb.energy_mean),
+            fmt_num(sc.gradient_flow.energy_mean),
+            fmt_num(sc.gradient_flow_reference.energy_mean),
         ),
         Some(
-            g("ep_trained", "csb") < g("ep_trained", "gradient_flow")
-                && g("csb_trained", "csb") < g("csb_trained", "gradient_flow"),
+            se.csb.energy_mean < se.gradient_flow.energy_mean
+                && sc.csb.energy_mean < sc.gradient_flow.energy_mean,
         ),
     ));
-    let st = |net: &str, dynm: &str| {
-        let n = if net == "ep_trained" {
-            &conv.ep_trained
-        } else {
-            &conv.csb_trained
-        };
-        if dynm == "csb" {
-            n.csb.steps_to_1e_3
-        } else {
-            n.gradient_flow.steps_to_1e_3
-        }
-    };
+    let (ce, cc) = (&conv.ep_trained, &conv.csb_trained);
     out.push(claim(
         "cSB accelerates convergence to the equilibrium (same weights)",
         "faster",
         format!(
             "iterations until the mean energy is within 1e-3 of the reference: EP-trained net cSB {} vs flow {}; cSB-trained net cSB {} vs flow {}",
-            fmt_num(st("ep_trained", "csb")),
-            fmt_num(st("ep_trained", "gradient_flow")),
-            fmt_num(st("csb_trained", "csb")),
-            fmt_num(st("csb_trained", "gradient_flow")),
+            fmt_num(ce.csb.steps_to_1e_3),
+            fmt_num(ce.gradient_flow.steps_to_1e_3),
+            fmt_num(cc.csb.steps_to_1e_3),
+            fmt_num(cc.gradient_flow.steps_to_1e_3),
         ),
         Some(
-            st("ep_trained", "csb") < st("ep_trained", "gradient_flow")
-                && st("csb_trained", "csb") < st("csb_trained", "gradient_flow"),
+            ce.csb.steps_to_1e_3 < ce.gradient_flow.steps_to_1e_3
+                && cc.csb.steps_to_1e_3 < cc.gradient_flow.steps_to_1e_3,
         ),
     ));
     let wins = ep
