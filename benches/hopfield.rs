@@ -59,6 +59,7 @@ fn setup() -> (Hopfield<f32>, Vec<f32>, WeightedSquaredError<f32>, EqProp) {
         })
     };
     let ep = EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: Estimator::Symmetric,
         beta: 0.5,
         free: phase(FREE),

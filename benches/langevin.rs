@@ -155,6 +155,7 @@ impl<T: Real> Setup<T> {
 fn symmetric_rule() -> EqProp {
     let d = dynamics(K_PHASE, TEMPERATURE);
     EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: Estimator::Symmetric,
         beta: BETA,
         free: PhaseSpec::finite(d),

@@ -20,6 +20,7 @@ fn gradient(seed: u64, batch: usize) -> Vec<f64> {
         readout_window: 10,
     };
     EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: Estimator::Symmetric,
         beta: 0.1,
         free: spec,
@@ -159,6 +160,7 @@ fn hopfield_gradient(estimator: Estimator) -> Vec<f64> {
         })
     };
     let ep = EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator,
         beta: 0.5,
         free: phase(8),
@@ -216,9 +218,11 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
     for est in [
         Estimator::Symmetric,
         Estimator::OneSided,
+        Estimator::Negative,
         Estimator::RandomSign,
     ] {
         let ep = EqProp {
+            formula: physlearn::learn::Formula::Standard,
             estimator: est,
             beta: 0.4,
             free: PhaseSpec::finite(dyn_(12)),
@@ -246,6 +250,7 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
         let (xa, xb, den) = match est {
             Estimator::Symmetric => (nudged(1.0, 1, &mut ws), nudged(-1.0, 2, &mut ws), 0.8),
             Estimator::OneSided => (nudged(1.0, 1, &mut ws), xf.clone(), 0.4),
+            Estimator::Negative => (xf.clone(), nudged(-1.0, 2, &mut ws), 0.4),
             Estimator::RandomSign => {
                 // The sign is drawn from the call's key (stream 3 for the nudged phase).
                 let s = if rand::Rng::random::<bool>(&mut key.rng(0, u64::MAX)) {
@@ -274,6 +279,7 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
     // A NaN target poisons only the nudged phases: the error names the first one.
     cost.target[7] = f64::NAN;
     let ep = EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: Estimator::Symmetric,
         beta: 0.4,
         free: PhaseSpec::finite(dyn_(12)),
@@ -310,6 +316,7 @@ fn small_batch_flow_gradient() -> Vec<f64> {
         })
     };
     let ep = EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: Estimator::Symmetric,
         beta: 0.5,
         free: phase(12),

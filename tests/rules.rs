@@ -144,6 +144,7 @@ fn estimate(
     let cost = batch.cost::<f64>(e.output_block().0);
     let x0 = batch.initial_state::<f64>(e.dim());
     let ep = EqProp {
+        formula: physlearn::learn::Formula::Standard,
         estimator: est,
         beta,
         free,
@@ -219,6 +220,7 @@ fn symmetric_estimator_tends_to_the_finite_budget_limit() {
     let g0 = finite_budget_limit(&e, &xf, NC, &dyn_, &cost);
     let ep = |beta| {
         EqProp {
+            formula: physlearn::learn::Formula::Standard,
             estimator: Estimator::Symmetric,
             beta,
             free: PhaseSpec::finite(dyn_),

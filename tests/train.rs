@@ -413,3 +413,59 @@ fn shift_augmentation_translates_whole_pixels_deterministically() {
     }
     assert!(moved >= 10, "only {moved} of 20 draws moved the image");
 }
+
+/// `training.estimator` names any rule: the EqProp family (either formula) and the exact
+/// references train the tiny net one epoch to finite parameters, and a rule that is not
+/// defined for the configured dynamics is refused by name when the trainer is built.
+#[test]
+fn every_rule_trains_from_its_config_name_and_undefined_ones_are_refused() {
+    use physlearn::train::Trainer;
+    let data = tmp("rules");
+    write_dataset(&data);
+    let (train_set, _) =
+        physlearn::train::load_sets(&cfg(1), &data).expect("the tiny data set loads");
+    for (name, formula) in [
+        ("one_sided", "standard"),
+        ("negative", "standard"),
+        ("symmetric", "alternative"),
+        ("random_sign", "standard"),
+        ("bptt", "standard"),
+        ("implicit", "standard"),
+        ("finite_nudge", "standard"),
+    ] {
+        let mut sets = images::tiny_sets(1);
+        sets.push(format!("training.estimator=\"{name}\""));
+        sets.push(format!("training.formula=\"{formula}\""));
+        let c = TrainConfig::load(None, &sets).unwrap();
+        let mut t = Trainer::<f32>::new(&c).unwrap();
+        let before = t.theta.clone();
+        let stats = t.train_epoch(&train_set, 0, None).unwrap();
+        assert!(stats.train_error.is_finite(), "{name}");
+        assert!(t.theta.iter().all(|v| v.is_finite()), "{name}");
+        assert!(t.theta != before, "{name}: the parameters did not move");
+    }
+    for (name, free, why) in [
+        (
+            "bptt",
+            "{ kind = \"csb\", dt = 0.5, damping = 1.0, steps = 5, noise = 0.0 }",
+            "cSB",
+        ),
+        (
+            "finite_nudge_covariance",
+            "{ kind = \"langevin\", dt = 0.5, steps = 5, temperature = 0.0 }",
+            "zero temperature",
+        ),
+    ] {
+        let mut sets = images::tiny_sets(1);
+        sets.push(format!("training.estimator=\"{name}\""));
+        sets.push(format!("training.free={free}"));
+        sets.push(format!("training.nudged={free}"));
+        let c = TrainConfig::load(None, &sets).unwrap();
+        let msg = format!("{:#}", Trainer::<f32>::new(&c).err().expect("refused"));
+        assert!(
+            msg.contains("training.estimator") && msg.contains(name) && msg.contains(why),
+            "{msg}"
+        );
+    }
+    std::fs::remove_dir_all(data).ok();
+}

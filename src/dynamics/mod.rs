@@ -58,6 +58,14 @@ impl Relaxation {
             Relaxation::Csb(c) => c.check(key),
         }
     }
+
+    /// Whether the phase draws noise (Langevin at a temperature > 0, cSB with neuron noise).
+    pub fn is_noisy(&self) -> bool {
+        match self {
+            Relaxation::Langevin(l) => l.temperature > 0.0,
+            Relaxation::Csb(c) => c.noise > 0.0,
+        }
+    }
 }
 
 impl From<Langevin> for Relaxation {

@@ -4,8 +4,17 @@
 //! state; each nudged phase relaxes `E + sβ C` starting from the free phase's final state.
 //! Estimators, with `R(x) = mean_b ∂_θE(x_b)` the local readout:
 //! - `one_sided`:   `g = (R(x^β) − R(x⁰)) / β` (paper eq. for `g_β`),
+//! - `negative`:    `g = (R(x⁰) − R(x^{−β})) / β`,
 //! - `symmetric`:   `g = (R(x^β) − R(x^{−β})) / (2β)` (paper Corollary 4),
 //! - `random_sign`: `g = (R(x^{sβ}) − R(x⁰)) / (sβ)` with a random sign `s = ±1` per call.
+//!
+//! Each is the estimator of a nudging pair `(β₁, β₂)`, `g = (R(x^{β₂}) − R(x^{β₁})) / (β₂ − β₁)`
+//! ("Energy-based learning algorithms for analog computing: a comparative study", Scellier et
+//! al. 2023, whose "positive", "negative" and "centered" EP are `(0, β)`, `(−β, 0)` and
+//! `(−β, β)`). Their "alternative formula" ([`Formula::Alternative`]) reads the parameter
+//! gradient at the free state along the finite difference of the two nudged states instead:
+//! `g = mean_b ∂_θ(∇_x E(x⁰_b) · v_b)`, `v = (x^{β₂} − x^{β₁}) / (β₂ − β₁)`, which agrees with
+//! the standard formula to first order in `β`.
 //!
 //! At finite temperature the readout is the time average of `∂_θE` over the last
 //! `readout_window` steps of a phase (the finite-temperature EqProp of "EqProp without
@@ -31,6 +40,8 @@ const PAR_PIECE: usize = 1 << 16;
 pub enum Estimator {
     /// `(R(x^β) − R(x⁰))/β`, bias `O(β)`.
     OneSided,
+    /// `(R(x⁰) − R(x^{−β}))/β`, bias `O(β)` (the opposite sign of `one_sided`'s).
+    Negative,
     /// `(R(x^β) − R(x^{−β}))/(2β)`, bias `O(β²)`.
     Symmetric,
     /// One-sided with a random sign of β each call (unbiased at first order on average).
@@ -42,10 +53,23 @@ impl Estimator {
     pub fn name(self) -> &'static str {
         match self {
             Estimator::OneSided => "one_sided",
+            Estimator::Negative => "negative",
             Estimator::Symmetric => "symmetric",
             Estimator::RandomSign => "random_sign",
         }
     }
+}
+
+/// How the two states of a nudging pair become a parameter gradient.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Formula {
+    /// `(R(x^{β₂}) − R(x^{β₁})) / (β₂ − β₁)`: the difference of two local readouts.
+    #[default]
+    Standard,
+    /// `mean_b ∂_θ(∇_x E(x⁰_b) · v_b)` with `v = (x^{β₂} − x^{β₁}) / (β₂ − β₁)`: the mixed
+    /// second derivative at the free state (Scellier et al. 2023's alternative formula).
+    Alternative,
 }
 
 /// How one phase is relaxed and read out.
@@ -93,6 +117,17 @@ pub struct EqProp {
     pub free: PhaseSpec,
     /// The nudged phase(s).
     pub nudged: PhaseSpec,
+    /// How the pair of states becomes a gradient.
+    pub formula: Formula,
+}
+
+/// The nudged phases of one call and which states of them form the pair: `hi` is the state at
+/// `β₂`, `lo` the state at `β₁` (`None`: the free state, `β = 0`), `den = β₂ − β₁`.
+struct PairPlan<'a, T: Real> {
+    phases: Vec<NudgedPhase<'a, T>>,
+    hi: Option<usize>,
+    lo: Option<usize>,
+    den: f64,
 }
 
 /// The estimate and the states it came from.
@@ -174,6 +209,51 @@ impl EqProp {
             beta,
             free: phases,
             nudged: phases,
+            formula: Formula::Standard,
+        }
+    }
+
+    /// The same protocol with the given formula.
+    pub fn with_formula(mut self, formula: Formula) -> Self {
+        self.formula = formula;
+        self
+    }
+
+    /// The nudged phases of a call keyed by `key`: `+β` on stream 1, `−β` on stream 2, the
+    /// random-sign phase on stream 3.
+    fn plan<'a, T: Real>(&self, cost: &'a dyn Cost<T>, key: NoiseKey) -> PairPlan<'a, T> {
+        let beta = self.beta;
+        let phase = |sign: f64, stream: u64| NudgedPhase {
+            nudge: Nudge {
+                cost,
+                beta: T::of(sign * beta),
+            },
+            key: key.child(stream),
+            name: if sign > 0.0 {
+                "nudged(+beta)"
+            } else {
+                "nudged(-beta)"
+            },
+        };
+        let one = |p, hi, lo, den| PairPlan {
+            phases: vec![p],
+            hi,
+            lo,
+            den,
+        };
+        match self.estimator {
+            Estimator::OneSided => one(phase(1.0, 1), Some(0), None, beta),
+            Estimator::Negative => one(phase(-1.0, 2), None, Some(0), beta),
+            Estimator::Symmetric => PairPlan {
+                phases: vec![phase(1.0, 1), phase(-1.0, 2)],
+                hi: Some(0),
+                lo: Some(1),
+                den: 2.0 * beta,
+            },
+            Estimator::RandomSign => {
+                let s = Self::random_sign(key);
+                one(phase(s, 3), Some(0), None, s * beta)
+            }
         }
     }
 
@@ -224,36 +304,9 @@ impl EqProp {
         key: NoiseKey,
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
-        let beta = self.beta;
-        let phase = |sign: f64, stream: u64, name: &'static str| NudgedPhase {
-            nudge: Nudge {
-                cost,
-                beta: T::of(sign * beta),
-            },
-            key: key.child(stream),
-            name,
-        };
-        let (phases, den) = match self.estimator {
-            Estimator::OneSided => (vec![phase(1.0, 1, "nudged(+beta)")], beta),
-            Estimator::Symmetric => (
-                vec![
-                    phase(1.0, 1, "nudged(+beta)"),
-                    phase(-1.0, 2, "nudged(-beta)"),
-                ],
-                2.0 * beta,
-            ),
-            Estimator::RandomSign => {
-                let s = Self::random_sign(key);
-                let name = if s > 0.0 {
-                    "nudged(+beta)"
-                } else {
-                    "nudged(-beta)"
-                };
-                (vec![phase(s, 3, name)], s * beta)
-            }
-        };
+        let plan = self.plan(cost, key);
         let mut xf = x0.to_vec();
-        let mut outs = vec![Vec::new(); phases.len()];
+        let mut outs = vec![Vec::new(); plan.phases.len()];
         relax_free_then_nudged(
             energy,
             &mut xf,
@@ -261,12 +314,16 @@ impl EqProp {
             &self.free.dynamics,
             key.child(0),
             &self.nudged.dynamics,
-            &phases,
+            &plan.phases,
             &mut outs,
             ws,
         )?;
-        let xb = outs.get(1).unwrap_or(&xf);
-        let grad = Self::paired_readout(energy, &outs[0], xb, nc, den, ws);
+        let pick = |i: Option<usize>| i.map_or(&xf[..], |i| &outs[i][..]);
+        let (xa, xb) = (pick(plan.hi), pick(plan.lo));
+        let grad = match self.formula {
+            Formula::Standard => Self::paired_readout(energy, xa, xb, nc, plan.den, ws),
+            Formula::Alternative => Self::alternative_readout(energy, &xf, xa, xb, plan.den),
+        };
         Ok(EqPropOutput {
             grad,
             free_state: xf,
@@ -300,6 +357,23 @@ impl EqProp {
         grad
     }
 
+    /// [`Formula::Alternative`]: `mean_b ∂_θ(∇_x E(xf_b) · v_b)`, `v = (xa − xb) / den`.
+    fn alternative_readout<T: Real, E: Energy<T> + ?Sized>(
+        energy: &E,
+        xf: &[T],
+        xa: &[T],
+        xb: &[T],
+        den: f64,
+    ) -> Vec<f64> {
+        let n = xf.len() / energy.dim();
+        let inv = T::of(1.0 / den);
+        let v: Vec<T> = xa.iter().zip(xb).map(|(&a, &b)| (a - b) * inv).collect();
+        let w = vec![T::of(1.0 / n as f64); n];
+        let mut acc = vec![T::zero(); energy.n_params()];
+        energy.grad_theta_dir(xf, &v, &w, &mut acc);
+        acc.iter().map(|v| v.f64()).collect()
+    }
+
     fn gradient_pinned<T: Real, E: Energy<T> + ?Sized>(
         &self,
         energy: &E,
@@ -309,7 +383,11 @@ impl EqProp {
         key: NoiseKey,
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
-        let windowed = self.free.readout_window > 0 || self.nudged.readout_window > 0;
+        // Time-averaged readouts are differenced directly; the alternative formula reads the
+        // final states instead.
+        let windowed = (self.free.readout_window > 0 || self.nudged.readout_window > 0)
+            && self.formula == Formula::Standard;
+        let plan = self.plan(cost, key);
         let mut xf = x0.to_vec();
         let r0 = run_phase(
             energy,
@@ -320,59 +398,37 @@ impl EqProp {
             key.child(0),
             "free",
             ws,
-            // Only a time-averaged one-sided/random-sign readout needs its own free readout.
-            windowed && self.estimator != Estimator::Symmetric,
+            // Only a time-averaged pair with the free state in it reads the free phase.
+            windowed && (plan.hi.is_none() || plan.lo.is_none()),
         )?;
-        let beta = self.beta;
-        let nudged = |sign: f64,
-                      stream: u64,
-                      name: &str,
-                      ws: &mut Workspace<T>|
-         -> Result<(Vec<T>, Vec<f64>), Diverged> {
+        let mut states = Vec::with_capacity(plan.phases.len());
+        let mut reads = Vec::with_capacity(plan.phases.len());
+        for p in &plan.phases {
             let mut xs = xf.clone();
-            let nu = Nudge {
-                cost,
-                beta: T::of(sign * beta),
-            };
-            let r = run_phase(
+            reads.push(run_phase(
                 energy,
                 &mut xs,
                 nc,
                 &self.nudged,
-                Some(nu),
-                key.child(stream),
-                name,
+                Some(p.nudge),
+                p.key,
+                p.name,
                 ws,
                 windowed,
-            )?;
-            Ok((xs, r))
-        };
-        // (state a, readout a, state b, readout b, 1/denominator): g = (R(a) − R(b)) / den.
-        let (xa, ra, xb, rb, den) = match self.estimator {
-            Estimator::OneSided => {
-                let (xp, rp) = nudged(1.0, 1, "nudged(+beta)", ws)?;
-                (xp, rp, None, r0, beta)
-            }
-            Estimator::Symmetric => {
-                let (xp, rp) = nudged(1.0, 1, "nudged(+beta)", ws)?;
-                let (xm, rm) = nudged(-1.0, 2, "nudged(-beta)", ws)?;
-                (xp, rp, Some(xm), rm, 2.0 * beta)
-            }
-            Estimator::RandomSign => {
-                let s = Self::random_sign(key);
-                let name = if s > 0.0 {
-                    "nudged(+beta)"
-                } else {
-                    "nudged(-beta)"
-                };
-                let (xs, r) = nudged(s, 3, name, ws)?;
-                (xs, r, None, r0, s * beta)
-            }
-        };
+            )?);
+            states.push(xs);
+        }
         let grad: Vec<f64> = if windowed {
-            ra.iter().zip(&rb).map(|(a, b)| (a - b) / den).collect()
+            let read = |i: Option<usize>| i.map_or(&r0[..], |i| &reads[i][..]);
+            let (ra, rb) = (read(plan.hi), read(plan.lo));
+            ra.iter().zip(rb).map(|(a, b)| (a - b) / plan.den).collect()
         } else {
-            Self::paired_readout(energy, &xa, xb.as_deref().unwrap_or(&xf), nc, den, ws)
+            let pick = |i: Option<usize>| i.map_or(&xf[..], |i| &states[i][..]);
+            let (xa, xb) = (pick(plan.hi), pick(plan.lo));
+            match self.formula {
+                Formula::Standard => Self::paired_readout(energy, xa, xb, nc, plan.den, ws),
+                Formula::Alternative => Self::alternative_readout(energy, &xf, xa, xb, plan.den),
+            }
         };
         Ok(EqPropOutput {
             grad,

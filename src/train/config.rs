@@ -4,7 +4,7 @@ use crate::dynamics::{Langevin, Relaxation};
 use crate::energy::layered::{
     ConvSpec, DenseInit, OutputUnits, PoolKind, Shape, Stage, check_stages,
 };
-use crate::learn::{Estimator, OptimizerConfig};
+use crate::learn::{Formula, OptimizerConfig, RuleKind};
 use anyhow::ensure;
 use serde::{Deserialize, Serialize};
 
@@ -169,10 +169,18 @@ pub struct TrainingConfig {
     pub epochs: usize,
     /// Samples per batch.
     pub batch_size: usize,
-    /// `one_sided`, `symmetric` or `random_sign`.
-    pub estimator: Estimator,
+    /// The learning rule ([`RuleKind`]): `one_sided`, `negative`, `symmetric`, `random_sign`
+    /// (EqProp), `bptt` or `implicit` (the exact references).
+    pub estimator: RuleKind,
     /// Nudge strength β.
     pub beta: f64,
+    /// How an EqProp rule turns its pair of states into a gradient (default `standard`).
+    #[serde(default)]
+    pub formula: Formula,
+    /// Read each phase's `∂_θE` as its average over this many final steps (0, the default:
+    /// the final state only), as the finite-temperature rules want.
+    #[serde(default)]
+    pub readout_window: usize,
     /// Free-phase relaxation.
     pub free: Relaxation,
     /// Nudged-phase relaxation.
@@ -235,8 +243,10 @@ impl Default for TrainConfig {
             training: TrainingConfig {
                 epochs: 25,
                 batch_size: 20,
-                estimator: Estimator::OneSided,
+                estimator: RuleKind::OneSided,
                 beta: 1.0,
+                formula: Formula::Standard,
+                readout_window: 0,
                 free: Relaxation::Langevin(Langevin {
                     dt: 0.5,
                     steps: 20,

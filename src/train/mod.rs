@@ -24,7 +24,8 @@ use crate::dynamics::{NoiseKey, Workspace, relax_with};
 use crate::energy::Classifier;
 use crate::energy::cost::WeightedSquaredError;
 use crate::energy::layered::Layered;
-use crate::learn::{EqProp, Optimizer, PhaseSpec};
+use crate::learn::rule::{Batch, Phases, Rule, RuleSettings};
+use crate::learn::{Optimizer, PhaseSpec};
 use crate::real::Real;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -343,7 +344,8 @@ pub struct Trainer<T: Real> {
     /// Parameters in f64 (the optimizer's copy).
     pub theta: Vec<f64>,
     cfg: TrainConfig,
-    ep: EqProp,
+    rule: Box<dyn Rule<T>>,
+    phases: Phases,
     lr_scale: Vec<(usize, f64)>,
     key: NoiseKey,
     ws: Workspace<T>,
@@ -378,17 +380,27 @@ impl<T: Real> Trainer<T> {
                 "the parameter blocks must start at offset 0"
             );
         }
+        let rule = RuleSettings::new(cfg.training.estimator, cfg.training.beta)
+            .with_formula(cfg.training.formula)
+            .build::<T>();
+        let window = cfg.training.readout_window;
+        let phase = |r| PhaseSpec {
+            readout_window: window,
+            ..PhaseSpec::finite(r)
+        };
+        let phases = Phases {
+            free: phase(cfg.training.free),
+            nudged: phase(cfg.training.nudged),
+        };
+        rule.check(&phases)
+            .map_err(|e| anyhow::anyhow!("training.estimator: {e}"))?;
         Ok(Self {
             opt: Optimizer::new(cfg.training.optimizer, np),
             theta: net.params().iter().map(|v| v.f64()).collect(),
             net,
             cfg: cfg.clone(),
-            ep: EqProp {
-                estimator: cfg.training.estimator,
-                beta: cfg.training.beta,
-                free: PhaseSpec::finite(cfg.training.free),
-                nudged: PhaseSpec::finite(cfg.training.nudged),
-            },
+            rule,
+            phases,
             lr_scale,
             key: NoiseKey::new(cfg.seed, 0x7EA1),
             ws: Workspace::new(),
@@ -451,9 +463,14 @@ impl<T: Real> Trainer<T> {
                 weight: vec![T::one(); bs],
             };
             let step_key = self.key.child(2).child((epoch * nb + bi) as u64);
-            let out = self
-                .ep
-                .gradient(&*self.net, &x0, nc, &cost, step_key, &mut self.ws)?;
+            let batch = Batch {
+                x0: &x0,
+                nc,
+                cost: &cost,
+            };
+            let out =
+                self.rule
+                    .gradient(&*self.net, &batch, &self.phases, step_key, &mut self.ws)?;
             for (b, &i) in idx.iter().enumerate() {
                 if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
                     != set.labels[i] as usize

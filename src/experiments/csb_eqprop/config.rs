@@ -90,7 +90,7 @@ impl Default for ConvSection {
         train.data.test_limit = 2_000;
         train.training.epochs = 1;
         train.training.batch_size = 128;
-        train.training.estimator = crate::learn::Estimator::Symmetric;
+        train.training.estimator = crate::learn::RuleKind::Symmetric;
         train.training.beta = 0.5;
         let csb = |steps| {
             Relaxation::Csb(Csb {
@@ -154,7 +154,7 @@ impl Default for CsbExpConfig {
         train.model.layers = vec![784, 120, 10];
         train.training.epochs = 10;
         train.training.batch_size = 128;
-        train.training.estimator = crate::learn::Estimator::Symmetric;
+        train.training.estimator = crate::learn::RuleKind::Symmetric;
         train.training.beta = 0.5;
         train.training.free = Relaxation::Csb(Csb {
             dt: 0.5,

@@ -16,8 +16,9 @@
 use super::ctx::{Ctx, stream};
 use crate::dynamics::{NoiseKey, Workspace};
 use crate::energy::Energy;
-use crate::learn::exact::{bptt_gradient, mean_cost};
-use crate::learn::{EqProp, Estimator, Optimizer, PhaseSpec};
+use crate::learn::exact::mean_cost;
+use crate::learn::rule::{Batch, Phases, Rule};
+use crate::learn::{EqProp, Estimator, Optimizer, PhaseSpec, RuleKind, RuleSettings};
 use crate::linalg::{cosine, dist, loglog_slope};
 use crate::real::Real;
 use rayon::prelude::*;
@@ -248,7 +249,7 @@ fn evaluate<T: Real, E: Energy<T>>(
     ))
 }
 
-fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
+fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
     let tc = &ctx.cfg.e3.train;
     let temp = ctx.cfg.dynamics.temperature;
     let k = ctx.cfg.dynamics.steps;
@@ -259,12 +260,25 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
     let valid = ctx.batch_n(stream::VALID, 0, tc.eval_batch);
     let mut ws = Workspace::new();
     let mut evals = vec![];
-    let est = match method {
-        "symmetric" => Some(Estimator::Symmetric),
-        "one_sided" => Some(Estimator::OneSided),
-        _ => None,
+    let rule = RuleSettings::new(kind, tc.beta).build::<T>();
+    let phases = Phases {
+        free: PhaseSpec::finite(dyn_),
+        nudged: PhaseSpec::finite(dyn_),
     };
-    let eqprop_of = |e: Estimator| EqProp::new(e, tc.beta, PhaseSpec::finite(dyn_));
+    let exact = RuleSettings::new(RuleKind::Bptt, tc.beta).build::<T>();
+    let grad = |rule: &dyn Rule<T>,
+                energy: &crate::energy::bilinear::Bilinear<T>,
+                p: &super::ctx::Prepared<T>,
+                key: NoiseKey,
+                ws: &mut Workspace<T>|
+     -> anyhow::Result<Vec<f64>> {
+        let batch = Batch {
+            x0: &p.x0,
+            nc: ctx.nc,
+            cost: &p.cost,
+        };
+        Ok(rule.gradient(energy, &batch, &phases, key, ws)?.grad)
+    };
     let mut step_fn = |step: usize,
                        energy: &mut crate::energy::bilinear::Bilinear<T>,
                        evals: &mut Vec<EvalPoint>|
@@ -274,24 +288,11 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
             // estimator rather than the sampling noise of one training batch.
             let (le, lf) = evaluate(ctx, &*energy, &valid)?;
             let key = ctx.key.child(stream::VALID).child(1 + step as u64);
-            let alignment = match est {
-                Some(e) => {
-                    let gb = bptt_gradient(
-                        &*energy,
-                        &valid.x0,
-                        ctx.nc,
-                        &dyn_,
-                        &valid.cost,
-                        key.child(0),
-                        &mut ws,
-                    )?
-                    .0;
-                    let g = eqprop_of(e)
-                        .gradient(&*energy, &valid.x0, ctx.nc, &valid.cost, key, &mut ws)?
-                        .grad;
-                    cosine(&g, &gb)
-                }
-                None => 1.0,
+            let alignment = if kind == RuleKind::Bptt {
+                1.0
+            } else {
+                let gb = grad(&*exact, energy, &valid, key, &mut ws)?;
+                cosine(&grad(&*rule, energy, &valid, key, &mut ws)?, &gb)
             };
             evals.push(EvalPoint {
                 step,
@@ -302,25 +303,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
         }
         let p = ctx.batch(stream::TRAIN, step as u64);
         let key = ctx.key.child(stream::TRAIN).child(100_000 + step as u64);
-        Ok(match est {
-            Some(e) => {
-                eqprop_of(e)
-                    .gradient(&*energy, &p.x0, ctx.nc, &p.cost, key, &mut ws)?
-                    .grad
-            }
-            None => {
-                bptt_gradient(
-                    &*energy,
-                    &p.x0,
-                    ctx.nc,
-                    &dyn_,
-                    &p.cost,
-                    key.child(0),
-                    &mut ws,
-                )?
-                .0
-            }
-        })
+        grad(&*rule, energy, &p, key, &mut ws)
     };
     let mut diverged = None;
     for step in 0..=tc.steps {
@@ -343,10 +326,19 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, method: &str) -> Run {
         ctx.pb.inc(1);
     }
     Run {
-        method: method.to_string(),
+        method: method_label(kind).to_string(),
         evals,
         diverged,
         theta,
+    }
+}
+
+/// The name of a training run in E3's results: the rule's, with backprop through time called
+/// `exact` (the digital baseline of the paper).
+fn method_label(kind: RuleKind) -> &'static str {
+    match kind {
+        RuleKind::Bptt => "exact",
+        k => k.name(),
     }
 }
 
@@ -376,9 +368,9 @@ pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<E3> {
     let bias_variance = bias_variance(ctx)?;
     ctx.pb
         .set_message("E3: training (symmetric, one-sided, exact)");
-    let runs: Vec<Run> = ["symmetric", "one_sided", "exact"]
+    let runs: Vec<Run> = [RuleKind::Symmetric, RuleKind::OneSided, RuleKind::Bptt]
         .par_iter()
-        .map(|m| train_run(ctx, m))
+        .map(|&k| train_run(ctx, k))
         .collect();
     Ok(E3 {
         bias_variance,
