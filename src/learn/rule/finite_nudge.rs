@@ -174,18 +174,7 @@ impl FiniteNudge {
         ws: &mut Workspace<T>,
     ) -> Result<Estimate<T>, RuleError> {
         let kt = Self::temperature(phases, "finite_nudge_covariance")?;
-        let mut xf = batch.x0.to_vec();
-        crate::learn::eqprop::run_phase(
-            energy,
-            &mut xf,
-            batch.nc,
-            &phases.free,
-            None,
-            key.child(0),
-            "free",
-            ws,
-            false,
-        )?;
+        let xf = phases.relax_free(energy, batch, key, ws)?;
         let mut grad = vec![0.0; energy.n_params()];
         let mut names = vec!["free".to_string()];
         for (k, (t, w)) in gauss_legendre(nodes).into_iter().enumerate() {

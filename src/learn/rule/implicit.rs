@@ -5,7 +5,6 @@
 use super::{Batch, Estimate, Phases, Rule, RuleError, diagnostics};
 use crate::dynamics::{NoiseKey, Workspace};
 use crate::energy::Energy;
-use crate::learn::eqprop::run_phase;
 use crate::learn::exact::implicit_gradient;
 use crate::real::Real;
 
@@ -39,18 +38,7 @@ impl<T: Real> Rule<T> for Implicit {
         ws: &mut Workspace<T>,
     ) -> Result<Estimate<T>, RuleError> {
         <Self as Rule<T>>::check(self, phases)?;
-        let mut x = batch.x0.to_vec();
-        run_phase(
-            energy,
-            &mut x,
-            batch.nc,
-            &phases.free,
-            None,
-            key.child(0),
-            "free",
-            ws,
-            false,
-        )?;
+        let x = phases.relax_free(energy, batch, key, ws)?;
         let grad = implicit_gradient(energy, &x, batch.nc, batch.cost);
         let diagnostics = diagnostics(&["free"], batch, &x, energy.dim());
         Ok(Estimate {

@@ -245,6 +245,32 @@ impl RuleSettings {
     }
 }
 
+impl Phases {
+    /// Relaxes a copy of the batch's initial states through the free phase (noise stream 0,
+    /// as every rule keys it) and returns the final states.
+    pub fn relax_free<T: Real>(
+        &self,
+        energy: &dyn Energy<T>,
+        batch: &Batch<'_, T>,
+        key: NoiseKey,
+        ws: &mut Workspace<T>,
+    ) -> Result<Vec<T>, Diverged> {
+        let mut x = batch.x0.to_vec();
+        crate::learn::eqprop::run_phase(
+            energy,
+            &mut x,
+            batch.nc,
+            &self.free,
+            None,
+            key.child(0),
+            "free",
+            ws,
+            false,
+        )?;
+        Ok(x)
+    }
+}
+
 /// The diagnostics every rule reports: its phase names and the free state's mean cost.
 pub(crate) fn diagnostics<T: Real>(
     phases: &[&str],
