@@ -114,6 +114,44 @@ pub(crate) fn clip<T: Real>(v: T, lo: T, hi: T) -> T {
     if c > hi { hi } else { c }
 }
 
+/// `½ Σ v²` in f64, summed over 16 interleaved lanes so that the reduction vectorises (a
+/// plain fold is one dependent add per element). The sum order is fixed by the length alone.
+pub fn half_sq_norm_f64<T: Real>(v: &[T]) -> f64 {
+    const L: usize = 16;
+    let mut acc = [0.0f64; L];
+    let chunks = v.chunks_exact(L);
+    let tail: f64 = chunks.remainder().iter().map(|x| x.f64() * x.f64()).sum();
+    for c in chunks {
+        for j in 0..L {
+            let x = c[j].f64();
+            acc[j] += x * x;
+        }
+    }
+    0.5 * acc.iter().fold(tail, |s, &a| s + a)
+}
+
+/// `Σ_i a_i (½ a_i + b_i + ½ c_i)` over 16 interleaved lanes (see [`half_sq_norm_f64`]): the
+/// quadratic-plus-linear energy of a free state `a` with its drive `b` and couplings `c`.
+pub fn quad_lin_sum<T: Real>(a: &[T], b: &[T], c: &[T]) -> T {
+    const L: usize = 16;
+    let half = T::of(0.5);
+    let n = a.len();
+    assert!(b.len() == n && c.len() == n, "quad_lin_sum: lengths differ");
+    let mut acc = [T::zero(); L];
+    let full = n / L * L;
+    for k in (0..full).step_by(L) {
+        let (a, b, c) = (&a[k..k + L], &b[k..k + L], &c[k..k + L]);
+        for j in 0..L {
+            acc[j] += a[j] * (half * a[j] + b[j] + half * c[j]);
+        }
+    }
+    let mut tail = T::zero();
+    for i in full..n {
+        tail += a[i] * (half * a[i] + b[i] + half * c[i]);
+    }
+    acc.iter().fold(tail, |s, &v| s + v)
+}
+
 /// The index of the first NaN/Inf in `v`, if any. The scan accumulates `Σ v · 0` over 16
 /// independent lanes (NaN exactly when some `v` is not finite), which vectorises, and looks
 /// for the position only then; `iter().position(..)` alone runs one element at a time (a

@@ -240,10 +240,7 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
         relax(&mut xf, 12, None, key.child(0), &mut ws);
         let nudged = |s: f64, stream: u64, ws: &mut Workspace<f64>| {
             let mut x = xf.clone();
-            let nu = Nudge {
-                cost: &cost,
-                beta: s * 0.4,
-            };
+            let nu = Nudge::new(&cost, s * 0.4);
             relax(&mut x, 7, Some(nu), key.child(stream), ws);
             x
         };

@@ -408,7 +408,7 @@ fn fused_gradient_flow_step_equals_the_separate_update() {
             temperature: 0.0,
         };
         for nudge in [None, Some(T::of(0.7))] {
-            let nudge = nudge.map(|beta| Nudge { cost: &cost, beta });
+            let nudge = nudge.map(|beta| Nudge::new(&cost, beta));
             let a = relaxed(&e, &x0, nc, &flow, nudge);
             let b = relaxed(&e, &x0, nc, &Separate(flow), nudge);
             assert!(a != x0, "the states moved");

@@ -7,7 +7,7 @@
 
 mod common;
 use common::*;
-use physlearn::dynamics::{Csb, Langevin, NoiseKey, Relaxation, Workspace};
+use physlearn::dynamics::{Csb, Hold, Langevin, NoiseKey, Nudge, Relaxation, Workspace, relax};
 use physlearn::energy::cost::{Cost, WeightedSquaredError};
 use physlearn::energy::layered::{ConvSpec, DenseInit, Layered, PoolKind, Shape, Stage};
 use physlearn::energy::{Classifier, Energy};
@@ -220,8 +220,8 @@ fn every_rule_runs_on_every_substrate_and_dynamics_or_is_refused_by_name() {
         }
     }
     // 3 substrates × (4 EqProp rules × 2 formulas × 3 dynamics + bptt 2 + implicit 2 +
-    // finite_nudge 2 + finite_nudge_covariance 1).
-    assert_eq!(ran, 3 * (4 * 2 * 3 + 2 + 2 + 2 + 1));
+    // finite_nudge 2 + finite_nudge_covariance 1 + contrastive 3 + coupled 3).
+    assert_eq!(ran, 3 * (4 * 2 * 3 + 2 + 2 + 2 + 1 + 3 + 3));
 }
 
 /// A refused rule's message names the rule and the dynamics, so a config error is readable.
@@ -360,5 +360,195 @@ fn one_sided_and_negative_average_to_symmetric() {
             dist(&mean, &s)
         );
         assert!(dist(&p, &m) > 1e-6 * norm(&s), "{}: degenerate", sys.name);
+    }
+}
+
+/// Contrastive and coupled learning hold the output (clamping by an index range, not a
+/// prefix) and read `(R(x_held) − R(x_free)) / η`. At equilibria that is exactly the gradient
+/// of `mean_b [E(x*_held) − E(x*_free)] / η` with the held values fixed (envelope theorem):
+/// checked against central differences of the relaxed energies along random directions of θ.
+#[test]
+fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
+    let dynamics = Langevin {
+        dt: 0.2,
+        steps: 4000,
+        temperature: 0.0,
+    };
+    for mut sys in systems() {
+        let batch = Batch {
+            x0: &sys.x0,
+            nc: sys.nc,
+            cost: &*sys.cost,
+        };
+        let d = sys.energy.dim();
+        let n = sys.x0.len() / d;
+        let (out, target) = sys.cost.minimizer(n).expect("a squared error has a target");
+        for (kind, eta) in [(RuleKind::Contrastive, 1.0), (RuleKind::Coupled, 0.3)] {
+            let what = format!("{} with eta {eta} on {}", kind.name(), sys.name);
+            let est = RuleSettings::new(kind, 0.1)
+                .with_eta(eta)
+                .build::<f64>()
+                .gradient(
+                    &*sys.energy,
+                    &batch,
+                    &phases(dynamics.into()),
+                    NoiseKey::new(0, 0),
+                    &mut Workspace::new(),
+                )
+                .unwrap();
+            // The held values, fixed at the base parameters.
+            let values: Vec<f64> = (0..n)
+                .flat_map(|b| {
+                    let s = &est.free_state[b * d..(b + 1) * d];
+                    (0..out.len())
+                        .map(|k| eta * target[b * out.len() + k] + (1.0 - eta) * s[out.start + k])
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let hold = Hold {
+                start: out.start,
+                len: out.len(),
+                values: &values,
+            };
+            let theta0 = sys.energy.params().to_vec();
+            let gap = |energy: &mut Box<dyn Energy<f64>>, theta: &[f64]| -> f64 {
+                energy.set_params(theta).unwrap();
+                let mut ws = Workspace::new();
+                let mut free = sys.x0.clone();
+                let key = NoiseKey::new(0, 0);
+                relax(
+                    &**energy, &mut free, sys.nc, &dynamics, None, key, "free", &mut ws, None,
+                )
+                .unwrap();
+                let mut held = free.clone();
+                let nudge = Nudge {
+                    hold: Some(hold),
+                    ..Nudge::new(&*sys.cost, 0.0)
+                };
+                relax(
+                    &**energy,
+                    &mut held,
+                    sys.nc,
+                    &dynamics,
+                    Some(nudge),
+                    key,
+                    "held",
+                    &mut ws,
+                    None,
+                )
+                .unwrap();
+                for xs in held.chunks_exact(d) {
+                    assert!(xs[out.clone()].iter().all(|v| v.is_finite()));
+                }
+                let (mut ef, mut eh) = (vec![0.0; n], vec![0.0; n]);
+                energy.energy(&free, &mut ef);
+                energy.energy(&held, &mut eh);
+                eh.iter().zip(&ef).map(|(h, f)| h - f).sum::<f64>() / (n as f64 * eta)
+            };
+            let mut rng = NoiseKey::new(7, 8).rng(0, 0);
+            for dir in 0..2 {
+                let v: Vec<f64> = (0..theta0.len())
+                    .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
+                    .collect();
+                let h = 1e-5;
+                let at = |s: f64| -> Vec<f64> {
+                    theta0.iter().zip(&v).map(|(t, vi)| t + s * vi).collect()
+                };
+                let fd = (gap(&mut sys.energy, &at(h)) - gap(&mut sys.energy, &at(-h))) / (2.0 * h);
+                sys.energy.set_params(&theta0).unwrap();
+                let g: f64 = est.grad.iter().zip(&v).map(|(a, b)| a * b).sum();
+                assert!(
+                    (g - fd).abs() <= 1e-4 * fd.abs().max(1e-3),
+                    "{what}, direction {dir}: rule {g:.8e}, finite differences {fd:.8e}"
+                );
+            }
+        }
+        // Coupled learning at η = 1 is contrastive learning, bit for bit.
+        let grad = |kind, eta| {
+            RuleSettings::new(kind, 0.1)
+                .with_eta(eta)
+                .build::<f64>()
+                .gradient(
+                    &*sys.energy,
+                    &Batch {
+                        x0: &sys.x0,
+                        nc: sys.nc,
+                        cost: &*sys.cost,
+                    },
+                    &phases(
+                        Langevin {
+                            dt: 0.2,
+                            steps: 50,
+                            temperature: 0.0,
+                        }
+                        .into(),
+                    ),
+                    NoiseKey::new(0, 0),
+                    &mut Workspace::new(),
+                )
+                .unwrap()
+                .grad
+        };
+        assert_eq!(
+            grad(RuleKind::Coupled, 1.0),
+            grad(RuleKind::Contrastive, 0.5),
+            "{}",
+            sys.name
+        );
+    }
+}
+
+/// The clamped phase holds the output block at its values for the whole phase while the
+/// other free coordinates relax, under every dynamics the rules run on.
+#[test]
+fn a_hold_keeps_its_range_at_its_values() {
+    let sys = hopfield_dense();
+    let d = sys.energy.dim();
+    let n = sys.x0.len() / d;
+    let (out, _) = sys.cost.minimizer(n).unwrap();
+    let values: Vec<f64> = (0..n * out.len())
+        .map(|k| 0.1 + 0.2 * (k % 4) as f64)
+        .collect();
+    let hold = Hold {
+        start: out.start,
+        len: out.len(),
+        values: &values,
+    };
+    let nudge = Nudge {
+        hold: Some(hold),
+        ..Nudge::new(&*sys.cost, 0.5)
+    };
+    for temperature in [0.0, 0.05] {
+        let mut x = sys.x0.clone();
+        let dynamics = Langevin {
+            dt: 0.1,
+            steps: 30,
+            temperature,
+        };
+        let mut seen = 0;
+        let mut obs = |_: usize, xs: &[f64]| {
+            for (b, s) in xs.chunks_exact(d).enumerate() {
+                assert_eq!(&s[out.clone()], &values[b * out.len()..(b + 1) * out.len()]);
+            }
+            seen += 1;
+        };
+        relax(
+            &*sys.energy,
+            &mut x,
+            sys.nc,
+            &dynamics,
+            Some(nudge),
+            NoiseKey::new(1, 1),
+            "held",
+            &mut Workspace::new(),
+            Some(&mut obs),
+        )
+        .unwrap();
+        assert_eq!(seen, 30);
+        // The hidden layer moved off its initial zeros.
+        assert!(
+            x.chunks_exact(d)
+                .any(|s| s[sys.nc..out.start].iter().any(|v| *v != 0.0))
+        );
     }
 }

@@ -432,6 +432,8 @@ fn every_rule_trains_from_its_config_name_and_undefined_ones_are_refused() {
         ("bptt", "standard"),
         ("implicit", "standard"),
         ("finite_nudge", "standard"),
+        ("contrastive", "standard"),
+        ("coupled", "standard"),
     ] {
         let mut sets = images::tiny_sets(1);
         sets.push(format!("training.estimator=\"{name}\""));
@@ -466,6 +468,14 @@ fn every_rule_trains_from_its_config_name_and_undefined_ones_are_refused() {
             msg.contains("training.estimator") && msg.contains(name) && msg.contains(why),
             "{msg}"
         );
+    }
+    // Coupled learning's η is a fraction of the way to the target.
+    for eta in ["0.0", "1.5"] {
+        let mut sets = images::tiny_sets(1);
+        sets.push("training.estimator=\"coupled\"".into());
+        sets.push(format!("training.eta={eta}"));
+        let msg = format!("{:#}", TrainConfig::load(None, &sets).expect_err("refused"));
+        assert!(msg.contains("training.eta must be in (0, 1]"), "{msg}");
     }
     std::fs::remove_dir_all(data).ok();
 }

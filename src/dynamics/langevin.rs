@@ -59,6 +59,9 @@ pub struct Workspace<T> {
     /// A spent f64 gradient handed back by [`Workspace::recycle`], whose allocation the next
     /// gradient reuses.
     pub(crate) spare: Vec<f64>,
+    /// Spent state buffers handed back by [`Workspace::recycle_state`] (or kept by a rule
+    /// between calls), reused by the next relaxation's phases.
+    pub(crate) states: Vec<Vec<T>>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -71,7 +74,31 @@ impl<T: Real> Workspace<T> {
             pinned: false,
             readout: Vec::new(),
             spare: Vec::new(),
+            states: Vec::new(),
         }
+    }
+
+    /// Hands back a state buffer the caller is done with (e.g. a rule's free state), so that
+    /// a later phase reuses its allocation.
+    pub fn recycle_state(&mut self, state: Vec<T>) {
+        if state.capacity() > 0 && self.states.len() < 8 {
+            self.states.push(state);
+        }
+    }
+
+    /// A state buffer holding a copy of `x`, from the recycled ones when there is one.
+    pub(crate) fn state_from(&mut self, x: &[T]) -> Vec<T> {
+        let mut v = self.states.pop().unwrap_or_default();
+        v.clear();
+        v.extend_from_slice(x);
+        v
+    }
+
+    /// A state buffer of length `len` (contents unspecified), recycled when possible.
+    pub(crate) fn state_buffer(&mut self, len: usize) -> Vec<T> {
+        let mut v = self.states.pop().unwrap_or_default();
+        v.resize(len, T::zero());
+        v
     }
 
     /// Hands back a gradient the caller is done with (e.g. [`crate::learn::EqPropOutput`]'s),
@@ -297,9 +324,9 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
     ) -> Self {
         let (lo, hi) = box_of(energy);
         let p = crate::energy::flow_prefix(energy, nc);
+        let outside = |s: std::ops::Range<usize>| s.end <= nc || s.start >= nc + p;
         let clear = |nu: &Nudge<'_, T>| {
-            let s = nu.cost.support(energy.dim());
-            s.end <= nc || s.start >= nc + p
+            outside(nu.cost.support(energy.dim())) && nu.hold.is_none_or(|h| outside(h.range()))
         };
         let fused = integ
             .flow_dt()
@@ -333,6 +360,10 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
     ) -> Option<usize> {
         let (nc, d) = (self.nc, self.energy.dim());
         let nf = d - nc;
+        let hold = self.nudge.and_then(|nu| nu.hold);
+        if let (0, Some(h)) = (step, hold) {
+            h.apply(xc, d, ci * self.chunk);
+        }
         // `p` leading free coordinates stepped inside the force pass (gradient flow only).
         let (p, mut bad) = match self.fused {
             Some((dt, p)) => {
@@ -374,6 +405,9 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
                 let (lo, hi) = (T::neg_infinity(), T::infinity());
                 bad += self.integ.update(xu, fu, au, &mut rng, lo, hi);
             }
+        }
+        if let Some(h) = hold {
+            h.apply(xc, d, ci * self.chunk);
         }
         if bad.is_nan() {
             let first = xc

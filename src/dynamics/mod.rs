@@ -17,13 +17,58 @@ pub use noise::NoiseKey;
 use crate::energy::cost::Cost;
 use crate::real::Real;
 
-/// A nudge: the dynamics relax `E + β C` instead of `E` (β may be negative).
+/// What a phase adds to the free dynamics: the dynamics relax `E + β C` instead of `E` (β may
+/// be negative), and optionally hold a block of coordinates at given values.
 #[derive(Clone, Copy)]
 pub struct Nudge<'a, T: Real> {
     /// The cost attached to the output block.
     pub cost: &'a dyn Cost<T>,
     /// Signed nudge strength β.
     pub beta: T,
+    /// Coordinates held fixed during the phase besides the clamped prefix (the clamped
+    /// output of contrastive and coupled learning), if any.
+    pub hold: Option<Hold<'a, T>>,
+}
+
+impl<'a, T: Real> Nudge<'a, T> {
+    /// The nudge `β C` with nothing held.
+    pub fn new(cost: &'a dyn Cost<T>, beta: T) -> Self {
+        Self {
+            cost,
+            beta,
+            hold: None,
+        }
+    }
+}
+
+/// A block of coordinates `start..start + len` of every sample held at `values`
+/// (sample-major, `B × len`): the dynamics set them before the first step and after every
+/// step, so the other free coordinates relax with these fixed. Clamping by an index range
+/// anywhere in the state, not only the prefix.
+#[derive(Clone, Copy, Debug)]
+pub struct Hold<'a, T> {
+    /// First held coordinate of a sample.
+    pub start: usize,
+    /// Number of held coordinates per sample.
+    pub len: usize,
+    /// The held values, `B × len`.
+    pub values: &'a [T],
+}
+
+impl<T: Real> Hold<'_, T> {
+    /// Writes the held values into the samples `sample0..` of `x` (rows of `d`).
+    pub fn apply(&self, x: &mut [T], d: usize, sample0: usize) {
+        let len = self.len;
+        for (b, xs) in x.chunks_exact_mut(d).enumerate() {
+            let v = &self.values[(sample0 + b) * len..(sample0 + b + 1) * len];
+            xs[self.start..self.start + len].copy_from_slice(v);
+        }
+    }
+
+    /// The held coordinate range.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
 }
 
 /// Dynamics stopped because a state became NaN or infinite.

@@ -71,6 +71,10 @@ pub fn relax_to_equilibrium<T: Real, E: Energy<T> + ?Sized>(
     opts: NewtonOptions,
     phase: &str,
 ) -> Result<f64, Diverged> {
+    assert!(
+        nudge.is_none_or(|nu| nu.hold.is_none()),
+        "relax_to_equilibrium: held coordinates are not supported by the Newton solve"
+    );
     let d = energy.dim();
     let nf = d - nc;
     let res: Result<Vec<f64>, Diverged> = x

@@ -11,6 +11,14 @@ pub trait Cost<T: Real>: Send + Sync {
     fn support(&self, d: usize) -> std::ops::Range<usize> {
         0..d
     }
+    /// The output values that minimise `C_b` for each of the first `n` samples: the block
+    /// they occupy and the values (`n × block.len()`), for rules that clamp the output to its
+    /// target (contrastive and coupled learning); `None` (the default) when the cost has no
+    /// such target.
+    fn minimizer(&self, n: usize) -> Option<(std::ops::Range<usize>, Vec<T>)> {
+        let _ = n;
+        None
+    }
     /// Per-sample values `C_b(x_b)` into `out`.
     fn value(&self, x: &[T], d: usize, sample0: usize, out: &mut [T]);
     /// `out_free += scale · ∂C/∂x_free` (`out_free`: `B × (d − nc)`).
@@ -55,6 +63,10 @@ impl<T: Real> WeightedSquaredError<T> {
 impl<T: Real> Cost<T> for WeightedSquaredError<T> {
     fn support(&self, _d: usize) -> std::ops::Range<usize> {
         self.start..self.start + self.len
+    }
+    /// The targets `t_b` (the minimum for any positive weight).
+    fn minimizer(&self, n: usize) -> Option<(std::ops::Range<usize>, Vec<T>)> {
+        Some((self.support(0), self.target[..n * self.len].to_vec()))
     }
     fn value(&self, x: &[T], d: usize, sample0: usize, out: &mut [T]) {
         for (b, o) in out.iter_mut().enumerate() {

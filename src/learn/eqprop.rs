@@ -224,10 +224,7 @@ impl EqProp {
     fn plan<'a, T: Real>(&self, cost: &'a dyn Cost<T>, key: NoiseKey) -> PairPlan<'a, T> {
         let beta = self.beta;
         let phase = |sign: f64, stream: u64| NudgedPhase {
-            nudge: Nudge {
-                cost,
-                beta: T::of(sign * beta),
-            },
+            nudge: Nudge::new(cost, T::of(sign * beta)),
             key: key.child(stream),
             name: if sign > 0.0 {
                 "nudged(+beta)"
@@ -305,8 +302,10 @@ impl EqProp {
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
         let plan = self.plan(cost, key);
-        let mut xf = x0.to_vec();
-        let mut outs = vec![Vec::new(); plan.phases.len()];
+        let mut xf = ws.state_from(x0);
+        let mut outs: Vec<Vec<T>> = (0..plan.phases.len())
+            .map(|_| ws.state_buffer(x0.len()))
+            .collect();
         relax_free_then_nudged(
             energy,
             &mut xf,
@@ -324,6 +323,9 @@ impl EqProp {
             Formula::Standard => Self::paired_readout(energy, xa, xb, nc, plan.den, ws),
             Formula::Alternative => Self::alternative_readout(energy, &xf, xa, xb, plan.den),
         };
+        for o in outs {
+            ws.recycle_state(o);
+        }
         Ok(EqPropOutput {
             grad,
             free_state: xf,

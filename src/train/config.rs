@@ -161,6 +161,10 @@ pub struct DataConfig {
     pub shift: usize,
 }
 
+fn default_eta() -> f64 {
+    0.5
+}
+
 /// EqProp training settings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -170,7 +174,8 @@ pub struct TrainingConfig {
     /// Samples per batch.
     pub batch_size: usize,
     /// The learning rule ([`RuleKind`]): `one_sided`, `negative`, `symmetric`, `random_sign`
-    /// (EqProp), `bptt` or `implicit` (the exact references).
+    /// (EqProp), `finite_nudge`, `finite_nudge_covariance`, `contrastive`, `coupled`, or
+    /// `bptt` and `implicit` (the exact references).
     pub estimator: RuleKind,
     /// Nudge strength β.
     pub beta: f64,
@@ -181,6 +186,10 @@ pub struct TrainingConfig {
     /// the final state only), as the finite-temperature rules want.
     #[serde(default)]
     pub readout_window: usize,
+    /// The fraction η ∈ (0, 1] of the way to the target at which `coupled` clamps the output
+    /// (default 0.5).
+    #[serde(default = "default_eta")]
+    pub eta: f64,
     /// Free-phase relaxation.
     pub free: Relaxation,
     /// Nudged-phase relaxation.
@@ -247,6 +256,7 @@ impl Default for TrainConfig {
                 beta: 1.0,
                 formula: Formula::Standard,
                 readout_window: 0,
+                eta: default_eta(),
                 free: Relaxation::Langevin(Langevin {
                     dt: 0.5,
                     steps: 20,
@@ -283,6 +293,12 @@ impl TrainConfig {
             "training.batch_size must be > 0"
         );
         crate::config::check::positive("training.beta", self.training.beta)?;
+        let eta = self.training.eta;
+        anyhow::ensure!(
+            eta > 0.0 && eta <= 1.0,
+            "training.eta must be in (0, 1] (the fraction of the way to the target at which \
+             coupled learning clamps the output), got {eta}"
+        );
         self.training.free.check("training.free")?;
         self.training.nudged.check("training.nudged")?;
         self.training.optimizer.check("training.optimizer")?;

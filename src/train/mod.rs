@@ -165,6 +165,8 @@ pub fn batch_state_framed<T: Real>(
     let (top, left) = ((fr - rows) / 2, (fc - cols) / 2);
     let n_in = set.channels * frame.rows * frame.cols;
     let plain = shift == 0 && (fr, fc) == (rows, cols);
+    // Pixel byte → value in [0, 1], once per batch instead of a division per pixel.
+    let lut: Vec<T> = (0..256).map(|p| T::of(p as f64 / 255.0)).collect();
     let mut x = vec![T::zero(); idx.len() * dim];
     let mut y = vec![T::zero(); idx.len() * set.classes];
     for (b, &i) in idx.iter().enumerate() {
@@ -172,7 +174,7 @@ pub fn batch_state_framed<T: Real>(
         let img = set.image(i);
         if plain {
             for (d, &p) in dst.iter_mut().zip(img) {
-                *d = T::of(p as f64 / 255.0);
+                *d = lut[p as usize];
             }
         } else {
             let (dy, dx) = if shift == 0 {
@@ -197,7 +199,7 @@ pub fn batch_state_framed<T: Real>(
                         let sq = q - left - dx;
                         if (0..cols).contains(&sq) {
                             dch[(r * fc + q) as usize] =
-                                T::of(ich[(sr * cols + sq) as usize] as f64 / 255.0);
+                                lut[ich[(sr * cols + sq) as usize] as usize];
                         }
                     }
                 }
@@ -315,8 +317,7 @@ fn state_energies<T: Real>(
     let (d, nc) = (net.dim(), net.n_clamped());
     crate::energy::energy_free(net, x, nc, drive, scratch);
     for (e, xs) in scratch.iter().zip(x.chunks_exact(d)) {
-        let input: f64 = xs[..nc].iter().map(|v| 0.5 * v.f64() * v.f64()).sum();
-        energies.push(e.f64() - input);
+        energies.push(e.f64() - crate::real::half_sq_norm_f64(&xs[..nc]));
     }
 }
 
@@ -382,6 +383,7 @@ impl<T: Real> Trainer<T> {
         }
         let rule = RuleSettings::new(cfg.training.estimator, cfg.training.beta)
             .with_formula(cfg.training.formula)
+            .with_eta(cfg.training.eta)
             .build::<T>();
         let window = cfg.training.readout_window;
         let phase = |r| PhaseSpec {
@@ -488,6 +490,7 @@ impl<T: Real> Trainer<T> {
             self.opt
                 .step_into(&mut self.theta, &out.grad, &self.lr_scale, &mut th_t);
             self.ws.recycle(out.grad);
+            self.ws.recycle_state(out.free_state);
             self.net.set_params(&th_t)?;
             if let Some(pb) = pb {
                 pb.inc(1);

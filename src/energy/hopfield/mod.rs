@@ -490,18 +490,13 @@ impl<T: Real> FastPaths<T> for Hopfield<T> {
         }
         let d = self.dim();
         let nf = d - nc;
-        let half = T::of(0.5);
         T::with_scratch(out.len() * nf, |c| {
             self.couplings(x, 1, c, false, |_| false);
             for (b, o) in out.iter_mut().enumerate() {
                 let xs = &x[b * d..(b + 1) * d];
                 let (cs, ds) = (&c[b * nf..(b + 1) * nf], &drive[b * nf..(b + 1) * nf]);
-                let mut e = xs[..nc].iter().fold(T::zero(), |a, &v| a + half * v * v);
-                for i in 0..nf {
-                    let s = xs[nc + i];
-                    e += s * (half * s + ds[i] + half * cs[i]);
-                }
-                *o = e;
+                let input = T::of(crate::real::half_sq_norm_f64(&xs[..nc]));
+                *o = input + crate::real::quad_lin_sum(&xs[nc..], ds, cs);
             }
         });
     }

@@ -17,17 +17,94 @@ pub const MAX_DENSITY: f64 = 0.4;
 /// Pixels per tile of the readout: the tile's sums stay in L1 until written.
 const TILE: usize = 16;
 
+/// Index scratch of one thread: the nonzeros of a batch by sample (CSR) and, for the
+/// readout, by pixel (CSC) with their values.
+struct Index {
+    /// Nonzero pixel positions, sample after sample.
+    idx: Vec<u32>,
+    /// Row starts of `idx` (one per sample, plus the end).
+    start: Vec<usize>,
+    /// Sample numbers of the nonzeros, pixel after pixel.
+    col_idx: Vec<u32>,
+    /// Row starts of `col_idx` (one per pixel, plus the end).
+    col_start: Vec<usize>,
+    /// The nonzero values in the order of `col_idx` (as f64, exact for f32 and f64).
+    col_val: Vec<f64>,
+    /// Fill cursors, one per pixel.
+    next: Vec<usize>,
+}
+
+impl Index {
+    const fn new() -> Self {
+        Self {
+            idx: Vec::new(),
+            start: Vec::new(),
+            col_idx: Vec::new(),
+            col_start: Vec::new(),
+            col_val: Vec::new(),
+            next: Vec::new(),
+        }
+    }
+
+    /// Fills `idx` and `start` with the nonzero positions among the first `c` entries of
+    /// each sample of `x` (rows of `d`). Branch-free: every position is written and the
+    /// cursor moves past the nonzeros only, because which pixels are zero is data a branch
+    /// would mispredict about once per nonzero.
+    fn by_sample<T: Real>(&mut self, x: &[T], d: usize, c: usize) {
+        self.idx.clear();
+        self.start.clear();
+        self.start.push(0);
+        for xs in x.chunks_exact(d) {
+            let base = self.idx.len();
+            self.idx.resize(base + c, 0);
+            let out = &mut self.idx[base..];
+            let mut k = 0;
+            for (i, v) in xs[..c].iter().enumerate() {
+                out[k] = i as u32;
+                k += usize::from(*v != T::zero());
+            }
+            self.idx.truncate(base + k);
+            self.start.push(self.idx.len());
+        }
+    }
+
+    /// From [`Index::by_sample`]'s lists, the same nonzeros by pixel (a counting sort of the
+    /// entries, in sample order within each pixel) with their values.
+    fn by_pixel<T: Real>(&mut self, x: &[T], d: usize, c: usize) {
+        let nnz = self.idx.len();
+        self.col_start.clear();
+        self.col_start.resize(c + 1, 0);
+        for &i in &self.idx {
+            self.col_start[i as usize + 1] += 1;
+        }
+        for i in 0..c {
+            self.col_start[i + 1] += self.col_start[i];
+        }
+        self.next.clear();
+        self.next.extend_from_slice(&self.col_start[..c]);
+        self.col_idx.resize(nnz, 0);
+        self.col_val.resize(nnz, 0.0);
+        for b in 0..self.start.len() - 1 {
+            for &i in &self.idx[self.start[b]..self.start[b + 1]] {
+                let at = &mut self.next[i as usize];
+                self.col_idx[*at] = b as u32;
+                self.col_val[*at] = x[b * d + i as usize].f64();
+                *at += 1;
+            }
+        }
+    }
+}
+
 thread_local! {
-    /// Index scratch: nonzero positions and their row starts.
-    static INDEX: RefCell<(Vec<u32>, Vec<usize>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static INDEX: RefCell<Index> = const { RefCell::new(Index::new()) };
 }
 
 /// Runs `f` with this thread's index scratch.
-fn with_index<R>(f: impl FnOnce(&mut Vec<u32>, &mut Vec<usize>) -> R) -> R {
-    INDEX.with(|c| {
-        let (mut idx, mut start) = std::mem::take(&mut *c.borrow_mut());
-        let r = f(&mut idx, &mut start);
-        *c.borrow_mut() = (idx, start);
+fn with_index<R>(f: impl FnOnce(&mut Index) -> R) -> R {
+    INDEX.with(|cell| {
+        let mut ix = std::mem::replace(&mut *cell.borrow_mut(), Index::new());
+        let r = f(&mut ix);
+        *cell.borrow_mut() = ix;
         r
     })
 }
@@ -112,21 +189,9 @@ pub fn drive<T: Real>(
     stride: usize,
 ) -> bool {
     let n = x.len() / d;
-    with_index(|idx, start| {
-        idx.clear();
-        start.clear();
-        start.push(0);
-        for xs in x.chunks_exact(d) {
-            idx.extend(
-                xs[..c]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != T::zero())
-                    .map(|(i, _)| i as u32),
-            );
-            start.push(idx.len());
-        }
-        if !sparse_enough(idx.len(), n * c) {
+    with_index(|ix| {
+        ix.by_sample(x, d, c);
+        if !sparse_enough(ix.idx.len(), n * c) {
             return false;
         }
         let job = Rows {
@@ -135,7 +200,10 @@ pub fn drive<T: Real>(
             c,
             wt,
             r,
-            nz: Nonzeros { idx, start },
+            nz: Nonzeros {
+                idx: &ix.idx,
+                start: &ix.start,
+            },
         };
         if std::mem::size_of::<T>() == 4 {
             job.run::<64>(alpha, out, stride);
@@ -199,44 +267,21 @@ pub fn readout<T: Real>(
     g: &mut [T],
 ) -> bool {
     let n = x.len() / d;
-    with_index(|idx, start| {
-        // Nonzeros by pixel (CSC): count, prefix sums, then fill in sample order.
-        start.clear();
-        start.resize(c + 1, 0);
-        for xs in x.chunks_exact(d) {
-            for (i, v) in xs[..c].iter().enumerate() {
-                if *v != T::zero() {
-                    start[i + 1] += 1;
-                }
-            }
-        }
-        for i in 0..c {
-            start[i + 1] += start[i];
-        }
-        let nnz = start[c];
-        if !sparse_enough(nnz, n * c) {
+    with_index(|ix| {
+        ix.by_sample(x, d, c);
+        if !sparse_enough(ix.idx.len(), n * c) {
             return false;
         }
-        idx.clear();
-        idx.resize(nnz, 0);
-        // The values beside their sample numbers, so the sums read both in order.
-        let mut val = vec![T::zero(); nnz];
-        let mut next = start[..c].to_vec();
-        for (b, xs) in x.chunks_exact(d).enumerate() {
-            for (i, &v) in xs[..c].iter().enumerate() {
-                if v != T::zero() {
-                    idx[next[i]] = b as u32;
-                    val[next[i]] = v;
-                    next[i] += 1;
-                }
-            }
-        }
+        ix.by_pixel(x, d, c);
         let job = Cols {
-            val: &val,
+            val: &ix.col_val,
             c,
             u,
             r,
-            nz: Nonzeros { idx, start },
+            nz: Nonzeros {
+                idx: &ix.col_idx,
+                start: &ix.col_start,
+            },
         };
         if std::mem::size_of::<T>() == 4 {
             job.run::<64>(alpha, g);
@@ -250,7 +295,7 @@ pub fn readout<T: Real>(
 /// The readout's operands: inputs, the per-sample weights `u` and the nonzeros by pixel.
 struct Cols<'a, T> {
     /// The nonzero inputs, by pixel (in the order of `idx`).
-    val: &'a [T],
+    val: &'a [f64],
     c: usize,
     u: &'a [T],
     r: usize,
@@ -284,6 +329,7 @@ impl<T: Real> Cols<'_, T> {
                     let list = self.nz.row(i).iter().zip(&self.val[self.nz.range(i)]);
                     if w == B {
                         for (&b, &v) in list {
+                            let v = T::of(v);
                             let row = &self.u[b as usize * r + j0..][..B];
                             for k in 0..B {
                                 acc[k] += v * row[k];
@@ -291,6 +337,7 @@ impl<T: Real> Cols<'_, T> {
                         }
                     } else {
                         for (&b, &v) in list {
+                            let v = T::of(v);
                             let row = &self.u[b as usize * r + j0..][..w];
                             for (a, &uv) in acc.iter_mut().zip(row) {
                                 *a += v * uv;

@@ -136,10 +136,7 @@ impl FiniteNudge {
             energy.grad_theta(xs, &wc, &mut m.c_grad);
             energy.grad_theta(xs, &w, &mut m.grad);
         };
-        let nudge = Nudge {
-            cost: batch.cost,
-            beta: T::of(b),
-        };
+        let nudge = Nudge::new(batch.cost, T::of(b));
         let name = format!("nudged(b={b:.4})");
         if steps == 0 {
             read(&x, &mut m);

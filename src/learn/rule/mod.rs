@@ -9,11 +9,15 @@
 //! refuses it with [`RuleError::Unsupported`], naming both.
 
 mod bptt;
+mod contrastive;
+mod coupled;
 mod eqprop;
 mod finite_nudge;
 mod implicit;
 
 pub use bptt::Bptt;
+pub use contrastive::Contrastive;
+pub use coupled::Coupled;
 pub use eqprop::EqPropRule;
 pub use finite_nudge::{FiniteNudge, FiniteNudgeForm, gauss_legendre};
 pub use implicit::Implicit;
@@ -124,6 +128,10 @@ pub enum RuleKind {
     FiniteNudge,
     /// The same gradient from the path integral over `b ∈ [0, β]` of `Cov_b(C, ∂_θE)`.
     FiniteNudgeCovariance,
+    /// Contrastive learning: free phase against the output clamped to its target.
+    Contrastive,
+    /// Coupled learning (Stern et al. 2021): the output clamped to `η y + (1 − η) s_out`.
+    Coupled,
 }
 
 /// The settings every rule may read, from a config.
@@ -137,6 +145,8 @@ pub struct RuleSettings {
     pub formula: Formula,
     /// Quadrature nodes of `finite_nudge_covariance`.
     pub nodes: usize,
+    /// The clamping fraction η of `coupled`.
+    pub eta: f64,
 }
 
 impl RuleKind {
@@ -151,6 +161,8 @@ impl RuleKind {
             RuleKind::Implicit => "implicit",
             RuleKind::FiniteNudge => "finite_nudge",
             RuleKind::FiniteNudgeCovariance => "finite_nudge_covariance",
+            RuleKind::Contrastive => "contrastive",
+            RuleKind::Coupled => "coupled",
         }
     }
 
@@ -166,7 +178,7 @@ impl RuleKind {
     }
 
     /// Every rule, in the order reports list them.
-    pub fn all() -> [RuleKind; 8] {
+    pub fn all() -> [RuleKind; 10] {
         [
             RuleKind::OneSided,
             RuleKind::Negative,
@@ -176,6 +188,8 @@ impl RuleKind {
             RuleKind::Implicit,
             RuleKind::FiniteNudge,
             RuleKind::FiniteNudgeCovariance,
+            RuleKind::Contrastive,
+            RuleKind::Coupled,
         ]
     }
 }
@@ -205,14 +219,21 @@ impl From<Estimator> for RuleKind {
 }
 
 impl RuleSettings {
-    /// The rule `kind` at strength `beta`, standard formula, 8 quadrature nodes.
+    /// The rule `kind` at strength `beta`, standard formula, 8 quadrature nodes, η = 0.5.
     pub fn new(kind: RuleKind, beta: f64) -> Self {
         Self {
             kind,
             beta,
             formula: Formula::Standard,
             nodes: 8,
+            eta: 0.5,
         }
+    }
+
+    /// The same settings with the given coupled-learning fraction η.
+    pub fn with_eta(mut self, eta: f64) -> Self {
+        self.eta = eta;
+        self
     }
 
     /// The same settings with the given EqProp formula.
@@ -240,6 +261,8 @@ impl RuleSettings {
             RuleKind::Bptt => Box::new(Bptt),
             RuleKind::FiniteNudge => nudge(FiniteNudgeForm::Difference),
             RuleKind::FiniteNudgeCovariance => nudge(FiniteNudgeForm::Covariance(self.nodes)),
+            RuleKind::Contrastive => Box::new(Contrastive),
+            RuleKind::Coupled => Box::new(Coupled { eta: self.eta }),
             _ => Box::new(Implicit),
         }
     }
