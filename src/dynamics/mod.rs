@@ -3,6 +3,7 @@
 //! clamped prefix and an optional nudge `β C`.
 
 pub mod csb;
+pub mod energetics;
 pub mod langevin;
 pub mod newton;
 pub mod noise;
@@ -10,6 +11,7 @@ pub mod reverse;
 pub mod sequence;
 
 pub use csb::Csb;
+pub use energetics::{Energetics, Potential};
 pub use langevin::{Integrator, Langevin, Observer, Workspace, relax, relax_with};
 pub use newton::{NewtonOptions, relax_to_equilibrium};
 pub use noise::NoiseKey;

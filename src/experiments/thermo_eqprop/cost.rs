@@ -7,6 +7,11 @@
 //! in the simulation's units. Digital: backprop through the `K` unrolled steps of the same
 //! substrate with its factored couplings, `N_MAC = backprop_factor · K · MACs(force)` per
 //! sample, at `e_mac_j` joules per MAC.
+//!
+//! Measured: the heat the substrate gives to its bath in one symmetric step (free phase, then
+//! `+β` and `−β` from the free state, at the configured dynamics), from the trajectories by
+//! [`crate::dynamics::energetics`] (Sekimoto's stochastic energetics, Stratonovich), beside
+//! the analytic `3 N_cells c_init k_BT / (2 λ⋆)`.
 
 use super::ctx::{Ctx, stream};
 use crate::energy::Energy;
@@ -46,6 +51,16 @@ pub struct Cost {
     pub n_cells: usize,
     /// `k_BT` in joules.
     pub kbt_j: f64,
+    /// Measured heat given to the bath per symmetric step and sample, in units of the
+    /// simulation's `k_BT` (the sum over its three phases).
+    pub measured_heat_kbt: f64,
+    /// The same in joules (`× k_BT` at `temperature_kelvin`).
+    pub measured_heat_j: f64,
+    /// The analytic estimate in units of `k_BT`: `3 N_cells c_init / (2 λ⋆)`.
+    pub analytic_heat_kbt: f64,
+    /// Largest first-law violation `|ΔU − (W − Q)| / (|W| + |Q| + |ΔU|)` over the samples of
+    /// the heat measurement.
+    pub first_law_rel_error: f64,
     /// Energy per cell and equilibration that would make the analog step cost
     /// `e_digital / 1e3.5` (the paper's quoted advantage, geometric middle of 1e3..1e4), J.
     pub cell_energy_for_paper_ratio_j: f64,
@@ -83,6 +98,80 @@ fn point<T: Real>(ctx: &Ctx<'_, T>, energy: &Bilinear<T>, n_mac: f64) -> anyhow:
     })
 }
 
+/// What [`measured_heat`] measured.
+struct Heat {
+    /// Mean heat per sample, in units of `k_BT`.
+    kbt: f64,
+    /// Largest first-law violation.
+    first_law: f64,
+}
+
+/// Heat of one symmetric step on a batch of stream E1, with the step's work (the nudges
+/// switched on and off at fixed states) measured as well so the first law can be checked.
+fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
+    use crate::dynamics::{Energetics, Nudge, Potential, Workspace, relax};
+    let p = ctx.batch(stream::E1, 1);
+    let beta = T::of(ctx.cfg.e1.beta);
+    let dynamics = ctx.cfg.dynamics;
+    let free = Potential {
+        energy: &ctx.energy,
+        nudge: None,
+    };
+    let mut ws = Workspace::new();
+    let key = ctx.key.child(stream::E1).child(1 << 20);
+    let mut xf = p.x0.clone();
+    let mut en = Energetics::new(&free, &xf, ctx.nc);
+    let mut obs = |_: usize, x: &[T]| en.step(&free, x);
+    relax(
+        &ctx.energy,
+        &mut xf,
+        ctx.nc,
+        &dynamics,
+        None,
+        key.child(0),
+        "free",
+        &mut ws,
+        Some(&mut obs),
+    )?;
+    let mut heat: Vec<f64> = en.heat.clone();
+    let mut first_law = en.first_law_rel_error(&free);
+    for (sign, stream) in [(1.0, 1), (-1.0, 2)] {
+        let nudge = Some(Nudge::new(&p.cost, T::of(sign) * beta));
+        let u = Potential {
+            energy: &ctx.energy,
+            nudge,
+        };
+        let mut x = xf.clone();
+        let mut en = Energetics::new(&free, &x, ctx.nc);
+        en.switch(&free, &u);
+        let mut obs = |_: usize, x: &[T]| en.step(&u, x);
+        relax(
+            &ctx.energy,
+            &mut x,
+            ctx.nc,
+            &dynamics,
+            nudge,
+            key.child(stream),
+            "nudged",
+            &mut ws,
+            Some(&mut obs),
+        )?;
+        for (h, q) in heat.iter_mut().zip(&en.heat) {
+            *h += q;
+        }
+        first_law.extend(en.first_law_rel_error(&u));
+    }
+    let kbt = dynamics.temperature;
+    anyhow::ensure!(
+        kbt > 0.0,
+        "the heat per step is measured at a positive temperature"
+    );
+    Ok(Heat {
+        kbt: heat.iter().sum::<f64>() / heat.len() as f64 / kbt,
+        first_law: first_law.iter().cloned().fold(0.0, f64::max),
+    })
+}
+
 /// Runs the cost accounting.
 pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Cost> {
     ctx.pb.set_message("cost accounting");
@@ -99,8 +188,13 @@ pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Cost> {
     }
     let kbt = K_B * m.temperature_kelvin;
     let target = nominal.e_digital_j / 10f64.powf(3.5);
+    let heat = measured_heat(ctx)?;
     ctx.pb.inc(1);
     Ok(Cost {
+        measured_heat_kbt: heat.kbt,
+        measured_heat_j: heat.kbt * kbt,
+        analytic_heat_kbt: 3.0 * ctx.energy.dim() as f64 * m.c_init / (2.0 * nominal.lambda_star),
+        first_law_rel_error: heat.first_law,
         cell_energy_for_paper_ratio_j: target / (3.0 * ctx.energy.dim() as f64),
         nominal,
         sweep,
