@@ -8,6 +8,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
+/// The one progress-bar template of every command: label, elapsed time, bar, position,
+/// rate and time left.
+pub const BAR_TEMPLATE: &str =
+    "{msg:24} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})";
+
 /// The two kinds of line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -151,6 +156,17 @@ impl Console {
         } else {
             ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden())
         }
+    }
+
+    /// A [`Console::progress_bar`] in the tool's one style ([`BAR_TEMPLATE`]), its message
+    /// set to `label` (change it with `set_message`).
+    pub fn labelled_bar(&self, len: u64, label: &str) -> ProgressBar {
+        let pb = self.progress_bar(len);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(BAR_TEMPLATE).expect("a valid template"),
+        );
+        pb.set_message(label.to_string());
+        pb
     }
 
     /// Whether progress should go as plain lines (the console shows progress but no bar is

@@ -25,7 +25,6 @@ use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::progress::LogTicker;
 use crate::report::rundir::{Claim, NewRun, RunDir};
 use anyhow::{Context, ensure};
-use indicatif::ProgressStyle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -439,11 +438,10 @@ fn train_typed<T: Real>(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
     ));
     let mut confusion: Option<Confusion> = None;
     for epoch in history.len()..cfg.training.epochs {
-        let pb = console.progress_bar(nb as u64);
-        pb.set_style(ProgressStyle::with_template(
-            "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
-        )?);
-        pb.set_message(format!("{}/{}", epoch + 1, cfg.training.epochs));
+        let pb = console.labelled_bar(
+            nb as u64,
+            &format!("epoch {}/{}", epoch + 1, cfg.training.epochs),
+        );
         let ticker = LogTicker::start(
             console,
             &pb,

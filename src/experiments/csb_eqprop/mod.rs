@@ -39,7 +39,7 @@ use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num};
 use crate::train::{TrainConfig, Trainer, evaluate_energies, load_sets};
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use std::time::Instant;
 
 pub use super::ExpOptions as Options;
@@ -281,10 +281,7 @@ fn run_typed<T: Real>(
             total += batches(ct.n, &cfg.conv.run_config(m));
         }
     }
-    let pb = console.progress_bar(total);
-    pb.set_style(ProgressStyle::with_template(
-        "{msg:32} [{elapsed_precise}] {bar:40} {pos}/{len} batches (eta {eta})",
-    )?);
+    let pb = console.labelled_bar(total, "batches");
 
     // Fig. 2: the main runs, energies and errors per epoch.
     let mut hist: Vec<History> = vec![];

@@ -33,22 +33,14 @@ use crate::energy::oscillator::{LinearEnergy, OscillatorProtocol};
 use crate::learn::score::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
 use crate::real::Real;
 use crate::report::console::Console;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 pub use super::ExpOptions as Options;
 
 /// A progress bar of `len` steps labelled `msg` on `console` (hidden when it shows no
 /// progress or stderr is not a terminal).
 pub fn bar(console: &Console, len: u64, msg: &str) -> ProgressBar {
-    let pb = console.progress_bar(len);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} (eta {eta})",
-        )
-        .expect("valid template"),
-    );
-    pb.set_message(msg.to_string());
-    pb
+    console.labelled_bar(len, msg)
 }
 
 /// [`train_protocol`] with a progress bar over all optimizer steps.

@@ -26,7 +26,7 @@ use crate::report::json::{write_csv_atomic, write_json_atomic};
 use crate::report::rundir::RunDir;
 use crate::report::table::{Table, fmt_num, fmt_pm};
 use ctx::Ctx;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -64,14 +64,7 @@ fn progress(cfg: &ThermoConfig, console: &Console) -> ProgressBar {
         + cfg.e3.betas.len() * cfg.e3.reps
         + 3 * (cfg.e3.train.steps + 1)
         + 1;
-    let pb = console.progress_bar(total as u64);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} (eta {eta})",
-        )
-        .expect("valid template"),
-    );
-    pb
+    console.labelled_bar(total as u64, "thermo-eqprop")
 }
 
 fn run_typed<T: Real>(
