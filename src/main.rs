@@ -131,6 +131,12 @@ enum Exp {
         #[command(flatten)]
         args: ExpArgs,
     },
+    /// Learning rules compared on synthetic systems: EqProp bias against β, cosine against
+    /// the relaxation budget, variance at finite temperature, finite-nudge quadrature, heat.
+    Estimators {
+        #[command(flatten)]
+        args: ExpArgs,
+    },
     /// Physical diffusion model on oscillator networks (gmm2d: 2D mixture, Fig. 1;
     /// mnist01: binarized 10×10 MNIST 0s and 1s, Fig. 2).
     OscillatorDiffusion {
@@ -212,6 +218,19 @@ fn run() -> anyhow::Result<()> {
                 return Ok(());
             }
             csb_eqprop::run(&opts)?;
+        }
+        Cmd::Exp {
+            exp: Exp::Estimators { args },
+        } => {
+            use physlearn::config::Layered;
+            use physlearn::experiments::estimators;
+            let print_config = args.print_config;
+            let opts = args.options("runs/estimators")?;
+            if print_config {
+                print!("{}", estimators::resolve_config(&opts)?.to_toml());
+                return Ok(());
+            }
+            estimators::run(&opts)?;
         }
         Cmd::Exp {
             exp: Exp::OscillatorDiffusion { which, args },

@@ -5,72 +5,22 @@
 
 mod common;
 use common::*;
-use physlearn::dynamics::{Energetics, Langevin, NoiseKey, Nudge, Potential, Workspace, relax};
+use physlearn::dynamics::{Energetics, Langevin, NoiseKey, Potential, Workspace, relax};
 use physlearn::energy::Energy;
+use physlearn::experiments::estimators::config::HeatConfig;
+use physlearn::experiments::estimators::heat;
 
-/// Mean first-law violation over a batch for a protocol of total time `t` at step `dt`.
+/// Mean first-law violation and mean |Q| over 16 samples for the free → nudged → moved
+/// protocol at step `dt` (the one `exp estimators` reports).
 fn protocol_error(dt: f64) -> (f64, f64) {
-    let (e, batch) = small_system(5, 16);
-    let mut e2 = e.clone();
-    let theta: Vec<f64> = e.params().iter().map(|v| v * 1.1 + 0.01).collect();
-    e2.set_params(&theta).unwrap();
-    let cost = batch.cost::<f64>(e.output_block().0);
-    let nc = 3;
-    let mut x = batch.initial_state::<f64>(e.dim());
-    let free = Potential {
-        energy: &e,
-        nudge: None,
-    };
-    let nudged = Potential {
-        energy: &e,
-        nudge: Some(Nudge::new(&cost, 1.0)),
-    };
-    let moved = Potential {
-        energy: &e2,
-        nudge: Some(Nudge::new(&cost, 1.0)),
-    };
-    let steps = (1.0 / dt).round() as usize;
-    let lang = Langevin {
-        dt,
-        steps,
+    let cfg = HeatConfig {
+        dts: vec![dt],
+        batch: 16,
         temperature: 0.5,
     };
-    let mut en = Energetics::new(&free, &x, nc);
-    let mut ws = Workspace::new();
-    let key = NoiseKey::new(11, 0);
-    for (k, (u, energy, nudge)) in [
-        (free, &e, None),
-        (nudged, &e, nudged.nudge),
-        (moved, &e2, moved.nudge),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if k == 1 {
-            en.switch(&free, &nudged);
-        }
-        if k == 2 {
-            en.switch(&nudged, &moved);
-        }
-        let mut obs = |_: usize, xs: &[f64]| en.step(&u, xs);
-        relax(
-            energy,
-            &mut x,
-            nc,
-            &lang,
-            nudge,
-            key.child(k as u64),
-            "phase",
-            &mut ws,
-            Some(&mut obs),
-        )
-        .unwrap();
-    }
-    let err = en.first_law_rel_error(&moved);
-    let mean = err.iter().sum::<f64>() / err.len() as f64;
-    let heat = en.heat.iter().map(|q| q.abs()).sum::<f64>() / err.len() as f64;
-    assert!(en.work.iter().all(|w| w.is_finite() && *w != 0.0));
-    (mean, heat)
+    let p = heat::protocol(&cfg, dt, 0).unwrap();
+    assert!(p.mean_work.is_finite() && p.mean_work != 0.0);
+    (p.first_law_rel_error, p.mean_abs_heat)
 }
 
 #[test]

@@ -5,114 +5,25 @@
 //! nudging pair predicts (1 for `one_sided` and `negative`, 2 for `symmetric`, with either
 //! formula).
 
-mod common;
-use common::*;
 use physlearn::dynamics::{Csb, Hold, Langevin, NoiseKey, Nudge, Relaxation, Workspace, relax};
-use physlearn::energy::cost::{Cost, WeightedSquaredError};
-use physlearn::energy::layered::{ConvSpec, DenseInit, Layered, PoolKind, Shape, Stage};
-use physlearn::energy::{Classifier, Energy};
+use physlearn::energy::Energy;
+use physlearn::experiments::estimators;
+use physlearn::experiments::estimators::systems::System;
 use physlearn::learn::rule::{Batch, Phases, RuleError};
 use physlearn::learn::{Formula, PhaseSpec, RuleKind, RuleSettings};
 use physlearn::linalg::{dist, norm};
 
-/// A substrate with a batch: initial states, clamped prefix and cost.
-struct System {
-    name: &'static str,
-    energy: Box<dyn Energy<f64>>,
-    x0: Vec<f64>,
-    nc: usize,
-    cost: Box<dyn Cost<f64>>,
-    /// The larger β of the bias-order check. Hard-sigmoid units make the equilibrium only
-    /// piecewise smooth in β: the orders hold while no unit reaches a wall of the box, and on
-    /// these nets units sit within 10⁻³ of a wall (measured: `negative` at β = 0.005 had
-    /// 50 times the bias that first order predicts).
-    beta: f64,
+/// The systems of `exp estimators` at seed 0: bilinear, dense and conv Hopfield.
+fn systems() -> Vec<System> {
+    estimators::systems::all(0).unwrap()
 }
 
 fn bilinear() -> System {
-    let (e, batch) = small_system(31, 4);
-    let cost = batch.cost::<f64>(e.output_block().0);
-    let x0 = batch.initial_state::<f64>(e.dim());
-    System {
-        name: "bilinear",
-        energy: Box::new(e),
-        x0,
-        nc: 3,
-        cost: Box::new(cost),
-        beta: 0.02,
-    }
-}
-
-/// A layered net with random inputs in [0, 1], one-hot targets, weights at half their initial
-/// scale and biases 0.2 ± 0.15, so that few units sit at the walls of the box.
-fn layered(name: &'static str, mut e: Layered<f64>, seed: u64) -> System {
-    let mut th: Vec<f64> = e.params().iter().map(|v| 0.5 * v).collect();
-    for b in e.param_blocks().iter().filter(|b| b.name.starts_with('b')) {
-        for (i, v) in th[b.offset..b.offset + b.len()].iter_mut().enumerate() {
-            *v = 0.2 + 0.05 * ((i % 7) as f64 - 3.0);
-        }
-    }
-    e.set_params(&th).unwrap();
-    let (d, nc) = (e.dim(), e.n_clamped());
-    let (start, len) = e.output_block();
-    let n = 4;
-    let mut rng = NoiseKey::new(seed, 1).rng(0, 0);
-    let mut x0 = vec![0.0; n * d];
-    let mut target = vec![0.0; n * len];
-    for b in 0..n {
-        for v in &mut x0[b * d..b * d + nc] {
-            *v = rand::Rng::random::<f64>(&mut rng);
-        }
-        target[b * len + b % len] = 1.0;
-    }
-    let cost = WeightedSquaredError {
-        start,
-        len,
-        target,
-        weight: vec![1.0; n],
-    };
-    System {
-        name,
-        energy: Box::new(e),
-        x0,
-        nc,
-        cost: Box::new(cost),
-        beta: 1e-3,
-    }
+    estimators::systems::bilinear(31).unwrap()
 }
 
 fn hopfield_dense() -> System {
-    layered(
-        "hopfield_dense",
-        Layered::<f64>::dense(&[5, 6, 3], 12).unwrap(),
-        12,
-    )
-}
-
-fn hopfield_conv() -> System {
-    let stages = [
-        Stage::Conv(ConvSpec {
-            channels: 2,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-            pool: 2,
-            pool_kind: PoolKind::Max,
-        }),
-        Stage::Dense {
-            units: 3,
-            init: DenseInit::Glorot,
-        },
-    ];
-    layered(
-        "hopfield_conv",
-        Layered::<f64>::new(Shape::map(1, 6, 6), &stages, 13).unwrap(),
-        13,
-    )
-}
-
-fn systems() -> Vec<System> {
-    vec![bilinear(), hopfield_dense(), hopfield_conv()]
+    estimators::systems::hopfield_dense(12).unwrap()
 }
 
 fn settings(kind: RuleKind, beta: f64, formula: Formula) -> RuleSettings {

@@ -1,6 +1,7 @@
 //! Paper reproductions, one module each.
 
 pub mod csb_eqprop;
+pub mod estimators;
 pub mod oscillator_diffusion;
 pub mod thermo_eqprop;
 
