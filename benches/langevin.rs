@@ -24,6 +24,7 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use peak::gemm_peak;
 use physlearn::Real;
 use physlearn::data::synthetic::GaussianData;
+use physlearn::dynamics::Phase;
 use physlearn::dynamics::langevin::CHUNK;
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
 use physlearn::energy::Energy;
@@ -123,11 +124,13 @@ impl<T: Real> Setup<T> {
         relax(
             &self.energy,
             &mut self.x,
-            self.nc,
             dyn_,
-            None,
-            key,
-            "bench",
+            &Phase {
+                nc: self.nc,
+                nudge: None,
+                key,
+                name: "bench",
+            },
             &mut self.ws,
             None,
         )

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use physlearn::dynamics::Phase;
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
 use physlearn::learn::{EqProp, Estimator, PhaseSpec};
 
@@ -82,11 +83,13 @@ fn diverging_dynamics_name_the_phase_and_step() {
     let err = relax(
         &e,
         &mut x,
-        3,
         &dyn_,
-        None,
-        NoiseKey::new(0, 0),
-        "free",
+        &Phase {
+            nc: 3,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -187,7 +190,7 @@ fn parallel_gemms_do_not_change_the_bits() {
 /// nudged phase is reported under that phase's name.
 #[test]
 fn chunked_phases_equal_phase_by_phase_relaxation() {
-    use physlearn::dynamics::{Nudge, relax_with};
+    use physlearn::dynamics::{Nudge, relax};
     use physlearn::energy::Energy;
     use physlearn::energy::cost::WeightedSquaredError;
     use physlearn::energy::hopfield::Hopfield;
@@ -235,7 +238,20 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
         let mut ws = Workspace::new();
         let mut xf = x0.clone();
         let relax = |x: &mut Vec<f64>, steps, nudge, k, ws: &mut Workspace<f64>| {
-            relax_with(&net, x, nc, &dyn_(steps), nudge, k, "p", ws, None).unwrap()
+            relax(
+                &net,
+                x,
+                &dyn_(steps),
+                &Phase {
+                    nc,
+                    nudge,
+                    key: k,
+                    name: "p",
+                },
+                ws,
+                None,
+            )
+            .unwrap()
         };
         relax(&mut xf, 12, None, key.child(0), &mut ws);
         let nudged = |s: f64, stream: u64, ws: &mut Workspace<f64>| {

@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use physlearn::dynamics::Phase;
 use physlearn::dynamics::{Energetics, Langevin, NoiseKey, Potential, Workspace, relax};
 use physlearn::energy::Energy;
 use physlearn::experiments::estimators::config::HeatConfig;
@@ -63,11 +64,13 @@ fn the_first_law_is_exact_for_a_quadratic_energy() {
     relax(
         &e,
         &mut x,
-        3,
         &lang,
-        None,
-        NoiseKey::new(1, 2),
-        "free",
+        &Phase {
+            nc: 3,
+            nudge: None,
+            key: NoiseKey::new(1, 2),
+            name: "free",
+        },
         &mut Workspace::new(),
         Some(&mut obs),
     )

@@ -3,6 +3,7 @@
 
 mod common;
 
+use physlearn::dynamics::Phase;
 use physlearn::dynamics::{Langevin, NoiseKey, Workspace, relax};
 use physlearn::energy::Energy;
 use physlearn::energy::hopfield::Hopfield;
@@ -24,11 +25,13 @@ fn projected_unit_step_is_the_fixed_point_iteration() {
     relax(
         &e,
         &mut y,
-        6,
         &dyn_,
-        None,
-        NoiseKey::new(0, 0),
-        "free",
+        &Phase {
+            nc: 6,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -61,11 +64,13 @@ fn noisy_dynamics_stay_in_the_box() {
     relax(
         &e,
         &mut x,
-        8,
         &dyn_,
-        None,
-        NoiseKey::new(3, 3),
-        "free",
+        &Phase {
+            nc: 8,
+            nudge: None,
+            key: NoiseKey::new(3, 3),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -79,7 +84,7 @@ fn noisy_dynamics_stay_in_the_box() {
 
 #[test]
 fn csb_reaches_the_gradient_flow_equilibrium() {
-    use physlearn::dynamics::{Csb, relax_with};
+    use physlearn::dynamics::{Csb, relax};
     let e = Hopfield::<f64>::new(&[6, 8, 3], 4).unwrap();
     let d = e.dim();
     let mut rng = NoiseKey::new(2, 2).rng(0, 0);
@@ -95,11 +100,13 @@ fn csb_reaches_the_gradient_flow_equilibrium() {
     relax(
         &e,
         &mut xg,
-        6,
         &gf,
-        None,
-        NoiseKey::new(0, 0),
-        "free",
+        &Phase {
+            nc: 6,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -111,14 +118,16 @@ fn csb_reaches_the_gradient_flow_equilibrium() {
         steps: 2000,
         noise: 0.0,
     };
-    relax_with(
+    relax(
         &e,
         &mut xc,
-        6,
         &csb,
-        None,
-        NoiseKey::new(0, 0),
-        "free",
+        &Phase {
+            nc: 6,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -131,14 +140,16 @@ fn csb_reaches_the_gradient_flow_equilibrium() {
     // With noise the positions still never leave the box.
     let noisy = Csb { noise: 0.3, ..csb };
     let mut xn = x0.clone();
-    relax_with(
+    relax(
         &e,
         &mut xn,
-        6,
         &noisy,
-        None,
-        NoiseKey::new(1, 0),
-        "free",
+        &Phase {
+            nc: 6,
+            nudge: None,
+            key: NoiseKey::new(1, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )
@@ -345,7 +356,7 @@ fn fused_thin_layer_gradient_equals_the_plain_products() {
 /// without a nudge on the output, for nets where the fusion applies and where it does not.
 #[test]
 fn fused_gradient_flow_step_equals_the_separate_update() {
-    use physlearn::dynamics::{Integrator, Nudge, relax_with};
+    use physlearn::dynamics::{Integrator, Nudge, relax};
     use physlearn::energy::cost::WeightedSquaredError;
     use physlearn::real::Real;
     use rand_xoshiro::Xoshiro256PlusPlus;
@@ -378,7 +389,20 @@ fn fused_gradient_flow_step_equals_the_separate_update() {
     ) -> Vec<T> {
         let mut x = x0.to_vec();
         let (key, mut ws) = (NoiseKey::new(0, 0), Workspace::new());
-        relax_with(e, &mut x, nc, integ, nudge, key, "f", &mut ws, None).unwrap();
+        relax(
+            e,
+            &mut x,
+            integ,
+            &Phase {
+                nc,
+                nudge,
+                key,
+                name: "f",
+            },
+            &mut ws,
+            None,
+        )
+        .unwrap();
         x
     }
 

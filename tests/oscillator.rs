@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use physlearn::Real;
 use physlearn::dynamics::reverse::{
-    ReverseSde, ReverseWorkspace, reverse_integrate, sample_equilibrium, sample_reverse,
+    EquilibriumSampling, ReverseSde, ReverseWorkspace, reverse_integrate, sample_equilibrium,
+    sample_reverse,
 };
 use physlearn::dynamics::{NoiseKey, Workspace};
 use physlearn::energy::Energy;
@@ -636,18 +637,15 @@ fn reverse_sampler_with_the_exact_score_reproduces_gaussian_data() {
     // Equilibrium sampling on the static Ê_θ(0) has the data as its stationary law,
     // exp(−Ê/kT) = N(μ, s²): two records 4 time units apart, 2000 chains.
     e.set_params(&proto.params[0]).unwrap();
-    let es = sample_equilibrium(
-        &e,
-        2000,
-        2,
-        4.0,
-        0.004,
-        kt,
-        NoiseKey::new(91, 0),
-        &mut Workspace::new(),
-        None,
-    )
-    .unwrap();
+    let plan = EquilibriumSampling {
+        chains: 2000,
+        per_chain: 2,
+        interval: 4.0,
+        dt: 0.004,
+        temperature: kt,
+    };
+    let es =
+        sample_equilibrium(&e, &plan, NoiseKey::new(91, 0), &mut Workspace::new(), None).unwrap();
     assert_eq!(es.len(), 2 * 2000 * 2);
     let last = &es[2000 * 2..];
     for c in 0..2 {

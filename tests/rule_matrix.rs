@@ -5,6 +5,7 @@
 //! nudging pair predicts (1 for `one_sided` and `negative`, 2 for `symmetric`, with either
 //! formula).
 
+use physlearn::dynamics::Phase;
 use physlearn::dynamics::{Csb, Hold, Langevin, NoiseKey, Nudge, Relaxation, Workspace, relax};
 use physlearn::energy::Energy;
 use physlearn::experiments::estimators;
@@ -328,7 +329,17 @@ fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
                 let mut free = sys.x0.clone();
                 let key = NoiseKey::new(0, 0);
                 relax(
-                    &**energy, &mut free, sys.nc, &dynamics, None, key, "free", &mut ws, None,
+                    &**energy,
+                    &mut free,
+                    &dynamics,
+                    &Phase {
+                        nc: sys.nc,
+                        nudge: None,
+                        key,
+                        name: "free",
+                    },
+                    &mut ws,
+                    None,
                 )
                 .unwrap();
                 let mut held = free.clone();
@@ -339,11 +350,13 @@ fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
                 relax(
                     &**energy,
                     &mut held,
-                    sys.nc,
                     &dynamics,
-                    Some(nudge),
-                    key,
-                    "held",
+                    &Phase {
+                        nc: sys.nc,
+                        nudge: Some(nudge),
+                        key,
+                        name: "held",
+                    },
                     &mut ws,
                     None,
                 )
@@ -446,11 +459,13 @@ fn a_hold_keeps_its_range_at_its_values() {
         relax(
             &*sys.energy,
             &mut x,
-            sys.nc,
             &dynamics,
-            Some(nudge),
-            NoiseKey::new(1, 1),
-            "held",
+            &Phase {
+                nc: sys.nc,
+                nudge: Some(nudge),
+                key: NoiseKey::new(1, 1),
+                name: "held",
+            },
             &mut Workspace::new(),
             Some(&mut obs),
         )

@@ -92,7 +92,20 @@ fn bptt_matches_finite_differences_of_the_unrolled_loss() {
     let theta = e.params().to_vec();
     let unrolled = |e: &Bilinear<f64>, ws: &mut Workspace<f64>| {
         let mut x = x0.clone();
-        physlearn::dynamics::relax(e, &mut x, NC, &dyn_, None, key, "free", ws, None).unwrap();
+        physlearn::dynamics::relax(
+            e,
+            &mut x,
+            &dyn_,
+            &physlearn::dynamics::Phase {
+                nc: NC,
+                nudge: None,
+                key,
+                name: "free",
+            },
+            ws,
+            None,
+        )
+        .unwrap();
         mean_cost(&cost, &x, e.dim())
     };
     let h = 1e-6;
@@ -208,11 +221,13 @@ fn symmetric_estimator_tends_to_the_finite_budget_limit() {
     physlearn::dynamics::relax(
         &e,
         &mut xf,
-        NC,
         &dyn_,
-        None,
-        NoiseKey::new(0, 0),
-        "free",
+        &physlearn::dynamics::Phase {
+            nc: NC,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free",
+        },
         &mut Workspace::new(),
         None,
     )

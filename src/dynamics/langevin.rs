@@ -7,7 +7,7 @@
 //! The batch is cut into chunks of [`CHUNK`] samples, each processed in one fused pass (GEMM,
 //! nudge, update, noise, finiteness check) with its own keyed random stream.
 
-use super::{Diverged, NoiseKey, Nudge};
+use super::{Diverged, NoiseKey, Nudge, Phase, Relaxed};
 use crate::energy::Energy;
 use crate::real::{Real, clip};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -443,39 +443,25 @@ pub(crate) fn box_of<T: Real, E: Energy<T> + ?Sized>(energy: &E) -> (T, T) {
         .unwrap_or((T::neg_infinity(), T::infinity()))
 }
 
-/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) by `dyn_.steps`
-/// Euler–Maruyama steps: [`relax_with`] and the [`Langevin`] integrator.
-#[allow(clippy::too_many_arguments)]
-pub fn relax<T: Real, E: Energy<T> + ?Sized>(
-    energy: &E,
-    x: &mut [T],
-    nc: usize,
-    dyn_: &Langevin,
-    nudge: Option<Nudge<'_, T>>,
-    key: NoiseKey,
-    phase: &str,
-    ws: &mut Workspace<T>,
-    observe: Option<Observer<'_, T>>,
-) -> Result<(), Diverged> {
-    relax_with(energy, x, nc, dyn_, nudge, key, phase, ws, observe)
-}
-
-/// Relaxes the batch `x` (sample-major, clamped prefix `0..nc`) with any [`Integrator`].
+/// Relaxes the batch `x` (sample-major, the phase's clamped prefix `0..nc`) through `phase`
+/// with any [`Integrator`] (gradient flow / Langevin, cSB, or a [`super::Relaxation`]).
 ///
 /// `observe(step, x)` is called after every step (step counts from 1) when given.
-/// Returns [`Diverged`] naming `phase` and the step if any free coordinate becomes NaN/Inf.
-#[allow(clippy::too_many_arguments)]
-pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
+/// Returns [`Diverged`] naming the phase and the step if any free coordinate becomes NaN/Inf.
+pub fn relax<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     energy: &E,
     x: &mut [T],
-    nc: usize,
     integ: &I,
-    nudge: Option<Nudge<'_, T>>,
-    key: NoiseKey,
-    phase: &str,
+    phase: &Phase<'_, T>,
     ws: &mut Workspace<T>,
     mut observe: Option<Observer<'_, T>>,
-) -> Result<(), Diverged> {
+) -> Result<Relaxed, Diverged> {
+    let Phase {
+        nc,
+        nudge,
+        key,
+        name: phase,
+    } = *phase;
     let d = energy.dim();
     let nf = d - nc;
     let n = x.len() / d;
@@ -503,7 +489,9 @@ pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
                 step: step + 1,
                 sample,
             }),
-            None => Ok(()),
+            None => Ok(Relaxed {
+                steps: integ.steps(),
+            }),
         };
     }
     for step in 0..integ.steps() {
@@ -521,5 +509,7 @@ pub fn relax_with<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
             obs(step + 1, x);
         }
     }
-    Ok(())
+    Ok(Relaxed {
+        steps: integ.steps(),
+    })
 }

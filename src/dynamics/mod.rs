@@ -7,14 +7,16 @@ pub mod energetics;
 pub mod langevin;
 pub mod newton;
 pub mod noise;
+pub mod phase;
 pub mod reverse;
 pub mod sequence;
 
 pub use csb::Csb;
 pub use energetics::{Energetics, Potential};
-pub use langevin::{Integrator, Langevin, Observer, Workspace, relax, relax_with};
+pub use langevin::{Integrator, Langevin, Observer, Workspace, relax};
 pub use newton::{NewtonOptions, relax_to_equilibrium};
 pub use noise::NoiseKey;
+pub use phase::{Phase, Relaxed};
 
 use crate::energy::cost::Cost;
 use crate::real::Real;

@@ -15,7 +15,8 @@
 //! Noise is keyed like [`super::relax_with`]: chunk `c` of [`CHUNK`] samples at step `k` draws
 //! from `key.rng(k, c)`; results do not depend on the number of threads.
 
-use super::langevin::{CHUNK, Langevin, Observer, Workspace, relax_with};
+use super::Phase;
+use super::langevin::{CHUNK, Langevin, Observer, Workspace, relax};
 use super::{Diverged, NoiseKey};
 use crate::energy::Energy;
 use crate::energy::oscillator::OscillatorProtocol;
@@ -84,7 +85,6 @@ pub fn gaussian_init<T: Real>(x: &mut [T], d: usize, kt: f64, key: NoiseKey) {
 /// original parameters at the end. `observe(k, x)` is called after step `k` (from 1).
 /// Returns [`Diverged`] (phase `"reverse"`) at the first NaN/Inf coordinate, or with phase
 /// `"reverse: invalid protocol …"` if the energy rejects an interpolated θ.
-#[allow(clippy::too_many_arguments)]
 pub fn reverse_integrate<T: Real, E: Energy<T> + ?Sized>(
     energy: &mut E,
     protocol: &OscillatorProtocol,
@@ -187,25 +187,44 @@ pub fn sample_reverse<T: Real, E: Energy<T> + ?Sized>(
     Ok(x)
 }
 
-/// The equilibrium-sampling baseline: `chains` independent Langevin chains on the static
+/// The equilibrium-sampling baseline's settings: `chains` independent Langevin chains, each
+/// recorded every `interval` of simulated time at step `dt` and temperature `k_BT`,
+/// `per_chain` times.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EquilibriumSampling {
+    /// Independent chains.
+    pub chains: usize,
+    /// Records per chain.
+    pub per_chain: usize,
+    /// Simulated time between records.
+    pub interval: f64,
+    /// Langevin step.
+    pub dt: f64,
+    /// Temperature `k_BT`.
+    pub temperature: f64,
+}
+
+/// The equilibrium-sampling baseline: `plan.chains` independent Langevin chains on the static
 /// energy (set it to `θ(0)` first), each started from `N(0, k_BT)` (key `key.child(0)`) and
 /// recorded every `interval` of simulated time (`round(interval/dt)` steps of [`Langevin`]
 /// with key `key.child(1 + r)` for record `r`), `per_chain` times. Returns
 /// `per_chain × chains` samples, sample-major, record-major (`[r · chains + c]`). The paper's
 /// setting is one chain, `per_chain = S`, `interval = τ`. `on_record(r)` is called after
 /// each record (e.g. to tick a progress bar).
-#[allow(clippy::too_many_arguments)]
 pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
-    chains: usize,
-    per_chain: usize,
-    interval: f64,
-    dt: f64,
-    temperature: f64,
+    plan: &EquilibriumSampling,
     key: NoiseKey,
     ws: &mut Workspace<T>,
     mut on_record: Option<&mut dyn FnMut(usize)>,
 ) -> Result<Vec<T>, Diverged> {
+    let EquilibriumSampling {
+        chains,
+        per_chain,
+        interval,
+        dt,
+        temperature,
+    } = *plan;
     let d = energy.dim();
     let mut x = vec![T::zero(); chains * d];
     gaussian_init(&mut x, d, temperature, key.child(0));
@@ -216,14 +235,16 @@ pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
     };
     let mut out = Vec::with_capacity(per_chain * chains * d);
     for r in 0..per_chain {
-        relax_with(
+        relax(
             energy,
             &mut x,
-            0,
             &lang,
-            None,
-            key.child(1 + r as u64),
-            "equilibrium",
+            &Phase {
+                nc: 0,
+                nudge: None,
+                key: key.child(1 + r as u64),
+                name: "equilibrium",
+            },
             ws,
             None,
         )?;

@@ -8,19 +8,22 @@
 //! staying in its core's cache across phases.
 
 use super::langevin::{CHUNK, ChunkPhase, Integrator, Workspace};
-use super::{Diverged, NoiseKey, Nudge};
+use super::{Diverged, Phase};
 use crate::energy::Energy;
 use crate::real::Real;
 use rayon::prelude::*;
 
-/// One nudged phase: its nudge, its noise stream and its name (for errors).
-pub struct NudgedPhase<'a, T: Real> {
-    /// `β C` added to the energy.
-    pub nudge: Nudge<'a, T>,
-    /// The phase's noise stream.
-    pub key: NoiseKey,
-    /// Name used in a [`Diverged`] error.
-    pub name: &'a str,
+/// A free phase and the nudged phases that start from its final state, each under its own
+/// integrator: what [`relax_free_then_nudged`] runs in one parallel task per chunk.
+pub struct Sequence<'a, T: Real, I> {
+    /// The free phase (its nudge, if any, is ignored: the free phase is not nudged).
+    pub free: Phase<'a, T>,
+    /// The free phase's integrator.
+    pub free_integ: &'a I,
+    /// The nudged phases (all with the free phase's clamped prefix).
+    pub nudged: &'a [Phase<'a, T>],
+    /// The nudged phases' integrator.
+    pub nudged_integ: &'a I,
 }
 
 /// Samples per chunk for a batch of `n`: [`CHUNK`], or half the batch (rounded up) when that is
@@ -45,23 +48,34 @@ struct Job<'a, T> {
     aux: &'a mut [T],
 }
 
-/// Relaxes `xf` (sample-major, clamped prefix `0..nc`) under `free` with noise stream
-/// `free_key`, then, from the free state, phase `j` of `nudged` under `nudged_integ` into
-/// `outs[j]` (resized to `xf.len()`). The drive of the clamped prefix is computed here, per
-/// chunk, into the workspace (read it back with [`Workspace::drive`]); a pinned drive is
-/// reused instead. Errors name the first phase (in order) that produced a NaN/Inf.
-#[allow(clippy::too_many_arguments)]
+/// Relaxes `xf` (sample-major, clamped prefix `0..nc` of the free phase) through `seq`'s free
+/// phase, then, from the free state, nudged phase `j` into `outs[j]` (resized to
+/// `xf.len()`). The drive of the clamped prefix is computed here, per chunk, into the
+/// workspace (read it back with [`Workspace::drive`]); a pinned drive is reused instead.
+/// Errors name the first phase (in order) that produced a NaN/Inf.
 pub fn relax_free_then_nudged<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     energy: &E,
     xf: &mut [T],
-    nc: usize,
-    free: &I,
-    free_key: NoiseKey,
-    nudged_integ: &I,
-    nudged: &[NudgedPhase<'_, T>],
+    seq: &Sequence<'_, T, I>,
     outs: &mut [Vec<T>],
     ws: &mut Workspace<T>,
 ) -> Result<(), Diverged> {
+    let Sequence {
+        free:
+            Phase {
+                nc,
+                key: free_key,
+                name: free_name,
+                ..
+            },
+        free_integ: free,
+        nudged,
+        nudged_integ,
+    } = *seq;
+    assert!(
+        nudged.iter().all(|p| p.nc == nc),
+        "every nudged phase clamps the free phase's prefix"
+    );
     assert_eq!(outs.len(), nudged.len(), "one output per nudged phase");
     let d = energy.dim();
     let nf = d - nc;
@@ -76,7 +90,7 @@ pub fn relax_free_then_nudged<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     let nudged_phases: Vec<_> = nudged
         .iter()
         .map(|p| {
-            let mut ph = ChunkPhase::new(energy, nudged_integ, Some(p.nudge), p.key, nc);
+            let mut ph = ChunkPhase::new(energy, nudged_integ, p.nudge, p.key, nc);
             ph.chunk = chunk;
             ph
         })
@@ -129,7 +143,7 @@ pub fn relax_free_then_nudged<T: Real, E: Energy<T> + ?Sized, I: Integrator>(
     match bad {
         Some((p, step, sample)) => Err(Diverged {
             phase: if p == 0 {
-                "free".to_string()
+                free_name.to_string()
             } else {
                 nudged[p - 1].name.to_string()
             },

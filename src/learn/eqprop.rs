@@ -20,10 +20,11 @@
 //! `readout_window` steps of a phase (the finite-temperature EqProp of "EqProp without
 //! limits": `E_β[∂_θE] − E_0[∂_θE]`), since `∂_θE` is not linear in `x`.
 
-use crate::dynamics::sequence::{NudgedPhase, relax_free_then_nudged};
+use crate::dynamics::Phase;
+use crate::dynamics::sequence::{Sequence, relax_free_then_nudged};
 use crate::dynamics::{
-    Diverged, Integrator, Langevin, NewtonOptions, NoiseKey, Nudge, Relaxation, Workspace,
-    relax_to_equilibrium, relax_with,
+    Diverged, Integrator, Langevin, NewtonOptions, NoiseKey, Nudge, Relaxation, Workspace, relax,
+    relax_to_equilibrium,
 };
 use crate::energy::Energy;
 use crate::energy::cost::Cost;
@@ -124,7 +125,7 @@ pub struct EqProp {
 /// The nudged phases of one call and which states of them form the pair: `hi` is the state at
 /// `β₂`, `lo` the state at `β₁` (`None`: the free state, `β = 0`), `den = β₂ − β₁`.
 struct PairPlan<'a, T: Real> {
-    phases: Vec<NudgedPhase<'a, T>>,
+    phases: Vec<Phase<'a, T>>,
     hi: Option<usize>,
     lo: Option<usize>,
     den: f64,
@@ -140,15 +141,11 @@ pub struct EqPropOutput<T> {
 
 /// Relaxes `x` under `spec` and returns the phase readout `mean_b ∂_θE(x_b)` (time-averaged
 /// over the readout window when it is non-zero), or an empty vector when `readout` is false.
-#[allow(clippy::too_many_arguments)]
 pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
     x: &mut [T],
-    nc: usize,
     spec: &PhaseSpec,
-    nudge: Option<Nudge<'_, T>>,
-    key: NoiseKey,
-    phase: &str,
+    phase: &Phase<'_, T>,
     ws: &mut Workspace<T>,
     readout: bool,
 ) -> Result<Vec<f64>, Diverged> {
@@ -174,22 +171,19 @@ pub fn run_phase<T: Real, E: Energy<T> + ?Sized>(
                 energy.grad_theta(xs, &w, &mut acc);
             }
         };
-        relax_with(
-            energy,
-            x,
-            nc,
-            &spec.dynamics,
-            nudge,
-            key,
-            phase,
-            ws,
-            Some(&mut obs),
-        )?;
+        relax(energy, x, &spec.dynamics, phase, ws, Some(&mut obs))?;
     } else {
-        relax_with(energy, x, nc, &spec.dynamics, nudge, key, phase, ws, None)?;
+        relax(energy, x, &spec.dynamics, phase, ws, None)?;
     }
     if spec.exact {
-        relax_to_equilibrium(energy, x, nc, nudge, NewtonOptions::default(), phase)?;
+        relax_to_equilibrium(
+            energy,
+            x,
+            phase.nc,
+            phase.nudge,
+            NewtonOptions::default(),
+            phase.name,
+        )?;
     }
     if !readout {
         return Ok(Vec::new());
@@ -221,10 +215,16 @@ impl EqProp {
 
     /// The nudged phases of a call keyed by `key`: `+β` on stream 1, `−β` on stream 2, the
     /// random-sign phase on stream 3.
-    fn plan<'a, T: Real>(&self, cost: &'a dyn Cost<T>, key: NoiseKey) -> PairPlan<'a, T> {
+    fn plan<'a, T: Real>(
+        &self,
+        cost: &'a dyn Cost<T>,
+        nc: usize,
+        key: NoiseKey,
+    ) -> PairPlan<'a, T> {
         let beta = self.beta;
-        let phase = |sign: f64, stream: u64| NudgedPhase {
-            nudge: Nudge::new(cost, T::of(sign * beta)),
+        let phase = |sign: f64, stream: u64| Phase {
+            nc,
+            nudge: Some(Nudge::new(cost, T::of(sign * beta))),
             key: key.child(stream),
             name: if sign > 0.0 {
                 "nudged(+beta)"
@@ -301,22 +301,18 @@ impl EqProp {
         key: NoiseKey,
         ws: &mut Workspace<T>,
     ) -> Result<EqPropOutput<T>, Diverged> {
-        let plan = self.plan(cost, key);
+        let plan = self.plan(cost, nc, key);
         let mut xf = ws.state_from(x0);
         let mut outs: Vec<Vec<T>> = (0..plan.phases.len())
             .map(|_| ws.state_buffer(x0.len()))
             .collect();
-        relax_free_then_nudged(
-            energy,
-            &mut xf,
-            nc,
-            &self.free.dynamics,
-            key.child(0),
-            &self.nudged.dynamics,
-            &plan.phases,
-            &mut outs,
-            ws,
-        )?;
+        let seq = Sequence {
+            free: Phase::free("free", nc, key.child(0)),
+            free_integ: &self.free.dynamics,
+            nudged: &plan.phases,
+            nudged_integ: &self.nudged.dynamics,
+        };
+        relax_free_then_nudged(energy, &mut xf, &seq, &mut outs, ws)?;
         let pick = |i: Option<usize>| i.map_or(&xf[..], |i| &outs[i][..]);
         let (xa, xb) = (pick(plan.hi), pick(plan.lo));
         let grad = match self.formula {
@@ -389,35 +385,26 @@ impl EqProp {
         // final states instead.
         let windowed = (self.free.readout_window > 0 || self.nudged.readout_window > 0)
             && self.formula == Formula::Standard;
-        let plan = self.plan(cost, key);
+        let plan = self.plan(cost, nc, key);
         let mut xf = x0.to_vec();
         let r0 = run_phase(
             energy,
             &mut xf,
-            nc,
             &self.free,
-            None,
-            key.child(0),
-            "free",
-            ws,
-            // Only a time-averaged pair with the free state in it reads the free phase.
+            &Phase {
+                nc,
+                nudge: None,
+                key: key.child(0),
+                name: "free",
+            },
+            ws, // Only a time-averaged pair with the free state in it reads the free phase.
             windowed && (plan.hi.is_none() || plan.lo.is_none()),
         )?;
         let mut states = Vec::with_capacity(plan.phases.len());
         let mut reads = Vec::with_capacity(plan.phases.len());
         for p in &plan.phases {
             let mut xs = xf.clone();
-            reads.push(run_phase(
-                energy,
-                &mut xs,
-                nc,
-                &self.nudged,
-                Some(p.nudge),
-                p.key,
-                p.name,
-                ws,
-                windowed,
-            )?);
+            reads.push(run_phase(energy, &mut xs, &self.nudged, p, ws, windowed)?);
             states.push(xs);
         }
         let grad: Vec<f64> = if windowed {

@@ -9,6 +9,7 @@
 //! - [`finite_budget_limit`]: forward-mode (tangent) propagation through a finite nudged
 //!   phase, the exact `β → 0` limit of the symmetric estimator under that relaxation budget.
 
+use crate::dynamics::Phase;
 use crate::dynamics::{Diverged, Langevin, NoiseKey, Workspace, relax};
 use crate::energy::Energy;
 use crate::energy::cost::Cost;
@@ -123,11 +124,13 @@ pub fn bptt_gradient<T: Real, E: Energy<T> + ?Sized>(
         relax(
             energy,
             &mut x,
-            nc,
             dyn_,
-            None,
-            key,
-            "free",
+            &Phase {
+                nc,
+                nudge: None,
+                key,
+                name: "free",
+            },
             ws,
             Some(&mut obs),
         )?;

@@ -20,7 +20,8 @@ pub use run::{
 pub use seeds::{SeedsSummary, train_seeds};
 
 use crate::data::ImageSet;
-use crate::dynamics::{NoiseKey, Workspace, relax_with};
+use crate::dynamics::Phase;
+use crate::dynamics::{NoiseKey, Workspace, relax};
 use crate::energy::Classifier;
 use crate::energy::cost::WeightedSquaredError;
 use crate::energy::layered::Layered;
@@ -279,14 +280,16 @@ pub fn evaluate_all<T: Real>(
     let frame = Frame::of(cfg, set);
     for (bi, chunk) in (0..set.n).collect::<Vec<_>>().chunks(bs).enumerate() {
         let (mut x, _) = batch_state_framed::<T>(set, chunk, d, frame, 0, NoiseKey::new(0, 0));
-        relax_with(
+        relax(
             net,
             &mut x,
-            nc,
             &cfg.training.free,
-            None,
-            key.child(bi as u64),
-            "free (evaluation)",
+            &Phase {
+                nc,
+                nudge: None,
+                key: key.child(bi as u64),
+                name: "free (evaluation)",
+            },
             &mut ws,
             None,
         )?;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use super::{max_abs, max_abs_diff, rand_vec};
+use physlearn::dynamics::Phase;
 use physlearn::energy::Energy;
 
 const H: f64 = 1e-6;
@@ -217,7 +218,20 @@ pub fn relaxed_loss_fd<E: Energy<f64>>(
             t[i] = theta[i] + sign * h;
             e.set_params(&t).unwrap();
             let mut x = x0.to_vec();
-            relax(&*e, &mut x, nc, dyn_, None, key, "free", &mut ws, None).unwrap();
+            relax(
+                &*e,
+                &mut x,
+                dyn_,
+                &Phase {
+                    nc,
+                    nudge: None,
+                    key,
+                    name: "free",
+                },
+                &mut ws,
+                None,
+            )
+            .unwrap();
             l[s] = physlearn::learn::exact::mean_cost(cost, &x, e.dim());
         }
         fd[i] = (l[0] - l[1]) / (2.0 * h);

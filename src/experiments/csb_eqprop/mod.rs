@@ -538,14 +538,16 @@ fn energy_trace<T: Real>(
         crate::energy::energy_free(net, xs, nc, &drive, &mut e);
         trace.push(e.iter().map(|v| v.f64()).sum::<f64>() / set.n as f64 - input);
     };
-    crate::dynamics::relax_with(
+    crate::dynamics::relax(
         net,
         &mut x,
-        nc,
         &cfg.training.free,
-        None,
-        crate::dynamics::NoiseKey::new(cfg.seed, 0xC0417),
-        "free (convergence trace)",
+        &crate::dynamics::Phase {
+            nc,
+            nudge: None,
+            key: crate::dynamics::NoiseKey::new(cfg.seed, 0xC0417),
+            name: "free (convergence trace)",
+        },
         &mut crate::dynamics::Workspace::new(),
         Some(&mut obs),
     )?;

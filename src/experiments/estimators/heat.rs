@@ -5,6 +5,7 @@
 
 use super::config::HeatConfig;
 use super::systems::bilinear_parts;
+use crate::dynamics::Phase;
 use crate::dynamics::{Energetics, Langevin, NoiseKey, Nudge, Potential, Workspace, relax};
 use crate::energy::Energy;
 use crate::linalg::loglog_slope;
@@ -78,11 +79,13 @@ pub fn protocol(cfg: &HeatConfig, dt: f64, seed: u64) -> anyhow::Result<HeatPoin
         relax(
             u.energy,
             &mut x,
-            nc,
             &lang,
-            u.nudge,
-            key.child(k as u64),
-            phase,
+            &Phase {
+                nc,
+                nudge: u.nudge,
+                key: key.child(k as u64),
+                name: phase,
+            },
             &mut ws,
             Some(&mut obs),
         )?;

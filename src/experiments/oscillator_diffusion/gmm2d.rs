@@ -21,7 +21,7 @@ use super::{
 };
 use crate::config::Layered;
 use crate::dynamics::NoiseKey;
-use crate::dynamics::reverse::ReverseSde;
+use crate::dynamics::reverse::{EquilibriumSampling, ReverseSde};
 use crate::energy::Energy;
 use crate::energy::oscillator::{Oscillator, Param};
 use crate::experiments::ExpConfig;
@@ -134,13 +134,16 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     // ES: one chain on the static Ê_θ(0) for τ × S.
     energy.set_params(&proto.params[0])?;
     let t2 = Instant::now();
+    let plan = EquilibriumSampling {
+        chains: 1,
+        per_chain: s,
+        interval: tau,
+        dt: cfg.es_dt,
+        temperature: kt,
+    };
     let es = sample_equilibrium_with_progress(
         &energy,
-        1,
-        s,
-        tau,
-        cfg.es_dt,
-        kt,
+        &plan,
         root.child(4),
         "ES sampling",
         &opts.console,

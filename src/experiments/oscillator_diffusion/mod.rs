@@ -25,7 +25,8 @@ pub use config::{Gmm2dConfig, Mnist01Config};
 
 use crate::config::Layered;
 use crate::dynamics::reverse::{
-    ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate, sample_equilibrium,
+    EquilibriumSampling, ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate,
+    sample_equilibrium,
 };
 use crate::dynamics::{Diverged, NoiseKey, Workspace};
 use crate::energy::Energy;
@@ -69,7 +70,6 @@ pub fn train_with_progress<T: Real, E: LinearEnergy<T> + ?Sized>(
 /// `n` samples of the reverse-time SDE (exactly [`crate::dynamics::reverse::sample_reverse`]:
 /// `N(0, k_BT)` starts from `key.child(0)`, integration noise from `key.child(1)`), with a
 /// progress bar over the integration steps.
-#[allow(clippy::too_many_arguments)]
 pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     energy: &mut E,
     protocol: &OscillatorProtocol,
@@ -101,31 +101,16 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
 /// The equilibrium-sampling baseline ([`crate::dynamics::reverse::sample_equilibrium`]:
 /// `chains` Langevin chains on the static energy from `N(0, k_BT)`, recorded every
 /// `interval`, `per_chain` times), with a progress bar over the records.
-#[allow(clippy::too_many_arguments)]
 pub fn sample_equilibrium_with_progress<T: Real, E: Energy<T> + ?Sized>(
     energy: &E,
-    chains: usize,
-    per_chain: usize,
-    interval: f64,
-    dt: f64,
-    temperature: f64,
+    plan: &EquilibriumSampling,
     key: NoiseKey,
     label: &str,
     console: &Console,
 ) -> Result<Vec<T>, Diverged> {
-    let pb = bar(console, per_chain as u64, label);
+    let pb = bar(console, plan.per_chain as u64, label);
     let mut tick = |_r: usize| pb.inc(1);
-    let out = sample_equilibrium(
-        energy,
-        chains,
-        per_chain,
-        interval,
-        dt,
-        temperature,
-        key,
-        &mut Workspace::new(),
-        Some(&mut tick),
-    );
+    let out = sample_equilibrium(energy, plan, key, &mut Workspace::new(), Some(&mut tick));
     pb.finish_and_clear();
     out
 }

@@ -14,6 +14,7 @@
 //! the analytic `3 N_cells c_init k_BT / (2 λ⋆)`.
 
 use super::ctx::{Ctx, stream};
+use crate::dynamics::Phase;
 use crate::energy::Energy;
 use crate::energy::bilinear::Bilinear;
 use crate::real::Real;
@@ -125,11 +126,13 @@ fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
     relax(
         &ctx.energy,
         &mut xf,
-        ctx.nc,
         &dynamics,
-        None,
-        key.child(0),
-        "free",
+        &Phase {
+            nc: ctx.nc,
+            nudge: None,
+            key: key.child(0),
+            name: "free",
+        },
         &mut ws,
         Some(&mut obs),
     )?;
@@ -148,11 +151,13 @@ fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
         relax(
             &ctx.energy,
             &mut x,
-            ctx.nc,
             &dynamics,
-            nudge,
-            key.child(stream),
-            "nudged",
+            &Phase {
+                nc: ctx.nc,
+                nudge,
+                key: key.child(stream),
+                name: "nudged",
+            },
             &mut ws,
             Some(&mut obs),
         )?;

@@ -13,6 +13,7 @@
 //! Slopes are least-squares fits of `log bias` on `log β` over `β ≤ e2.fit_max_beta`.
 
 use super::ctx::{Ctx, mean_vec, stream};
+use crate::dynamics::Phase;
 use crate::dynamics::{NoiseKey, Workspace, relax};
 use crate::learn::exact::finite_budget_limit;
 use crate::learn::{EqProp, Estimator, PhaseSpec};
@@ -111,11 +112,13 @@ pub fn run<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<E2> {
             relax(
                 &ctx.energy,
                 &mut xf,
-                ctx.nc,
                 &dyn_,
-                None,
-                NoiseKey::new(0, 0),
-                "free",
+                &Phase {
+                    nc: ctx.nc,
+                    nudge: None,
+                    key: NoiseKey::new(0, 0),
+                    name: "free",
+                },
                 &mut ws,
                 None,
             )?;

@@ -235,11 +235,13 @@ fn evaluate<T: Real, E: Energy<T>>(
     crate::dynamics::relax(
         energy,
         &mut xk,
-        ctx.nc,
         &dyn0,
-        None,
-        NoiseKey::new(0, 0),
-        "free (validation)",
+        &crate::dynamics::Phase {
+            nc: ctx.nc,
+            nudge: None,
+            key: NoiseKey::new(0, 0),
+            name: "free (validation)",
+        },
         &mut Workspace::new(),
         None,
     )?;

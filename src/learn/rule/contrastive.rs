@@ -8,7 +8,7 @@
 //! output held part of the way.
 
 use super::{Batch, Estimate, Phases, Rule, RuleError, diagnostics};
-use crate::dynamics::{Hold, NoiseKey, Nudge, Workspace};
+use crate::dynamics::{Hold, NoiseKey, Nudge, Phase, Workspace};
 use crate::energy::Energy;
 use crate::learn::eqprop::run_phase;
 use crate::real::Real;
@@ -64,11 +64,13 @@ impl Clamp {
         let r_free = run_phase(
             energy,
             &mut free,
-            nc,
             spec,
-            None,
-            key.child(0),
-            "free",
+            &Phase {
+                nc,
+                nudge: None,
+                key: key.child(0),
+                name: "free",
+            },
             ws,
             true,
         )?;
@@ -94,11 +96,13 @@ impl Clamp {
         let r_held = run_phase(
             energy,
             &mut held,
-            nc,
             &phases.nudged,
-            Some(nudge),
-            key.child(1),
-            "clamped",
+            &Phase {
+                nc,
+                nudge: Some(nudge),
+                key: key.child(1),
+                name: "clamped",
+            },
             ws,
             true,
         )?;

@@ -21,7 +21,8 @@
 //! state when it is 0) and the mean over the batch's chains.
 
 use super::{Batch, Estimate, Phases, Rule, RuleError, diagnostics};
-use crate::dynamics::{Diverged, Integrator, NoiseKey, Nudge, Relaxation, Workspace, relax_with};
+use crate::dynamics::Phase;
+use crate::dynamics::{Diverged, Integrator, NoiseKey, Nudge, Relaxation, Workspace, relax};
 use crate::energy::Energy;
 use crate::learn::eqprop::{EqProp, Estimator, Formula, PhaseSpec};
 use crate::real::Real;
@@ -102,7 +103,6 @@ impl FiniteNudge {
     }
 
     /// Relaxes a copy of `from` under nudge `b` and returns its window averages.
-    #[allow(clippy::too_many_arguments)]
     fn moments<T: Real>(
         energy: &dyn Energy<T>,
         batch: &Batch<'_, T>,
@@ -147,14 +147,16 @@ impl FiniteNudge {
                 read(xs, &mut m);
             }
         };
-        relax_with(
+        relax(
             energy,
             &mut x,
-            batch.nc,
             &spec.dynamics,
-            Some(nudge),
-            key,
-            &name,
+            &Phase {
+                nc: batch.nc,
+                nudge: Some(nudge),
+                key,
+                name: &name,
+            },
             ws,
             Some(&mut obs),
         )?;

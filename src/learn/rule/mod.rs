@@ -282,11 +282,13 @@ impl Phases {
         crate::learn::eqprop::run_phase(
             energy,
             &mut x,
-            batch.nc,
             &self.free,
-            None,
-            key.child(0),
-            "free",
+            &crate::dynamics::Phase {
+                nc: batch.nc,
+                nudge: None,
+                key: key.child(0),
+                name: "free",
+            },
             ws,
             false,
         )?;
