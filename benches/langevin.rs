@@ -125,12 +125,7 @@ impl<T: Real> Setup<T> {
             &self.energy,
             &mut self.x,
             dyn_,
-            &Phase {
-                nc: self.nc,
-                nudge: None,
-                key,
-                name: "bench",
-            },
+            &Phase::free("bench", self.nc, key),
             &mut self.ws,
             None,
         )

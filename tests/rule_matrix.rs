@@ -332,12 +332,7 @@ fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
                     &**energy,
                     &mut free,
                     &dynamics,
-                    &Phase {
-                        nc: sys.nc,
-                        nudge: None,
-                        key,
-                        name: "free",
-                    },
+                    &Phase::free("free", sys.nc, key),
                     &mut ws,
                     None,
                 )

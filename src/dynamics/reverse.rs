@@ -239,12 +239,7 @@ pub fn sample_equilibrium<T: Real, E: Energy<T> + ?Sized>(
             energy,
             &mut x,
             &lang,
-            &Phase {
-                nc: 0,
-                nudge: None,
-                key: key.child(1 + r as u64),
-                name: "equilibrium",
-            },
+            &Phase::free("equilibrium", 0, key.child(1 + r as u64)),
             ws,
             None,
         )?;

@@ -391,12 +391,7 @@ impl EqProp {
             energy,
             &mut xf,
             &self.free,
-            &Phase {
-                nc,
-                nudge: None,
-                key: key.child(0),
-                name: "free",
-            },
+            &Phase::free("free", nc, key.child(0)),
             ws, // Only a time-averaged pair with the free state in it reads the free phase.
             windowed && (plan.hi.is_none() || plan.lo.is_none()),
         )?;

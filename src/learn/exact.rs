@@ -125,12 +125,7 @@ pub fn bptt_gradient<T: Real, E: Energy<T> + ?Sized>(
             energy,
             &mut x,
             dyn_,
-            &Phase {
-                nc,
-                nudge: None,
-                key,
-                name: "free",
-            },
+            &Phase::free("free", nc, key),
             ws,
             Some(&mut obs),
         )?;

@@ -284,12 +284,7 @@ pub fn evaluate_all<T: Real>(
             net,
             &mut x,
             &cfg.training.free,
-            &Phase {
-                nc,
-                nudge: None,
-                key: key.child(bi as u64),
-                name: "free (evaluation)",
-            },
+            &Phase::free("free (evaluation)", nc, key.child(bi as u64)),
             &mut ws,
             None,
         )?;

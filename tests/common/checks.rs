@@ -222,12 +222,7 @@ pub fn relaxed_loss_fd<E: Energy<f64>>(
                 &*e,
                 &mut x,
                 dyn_,
-                &Phase {
-                    nc,
-                    nudge: None,
-                    key,
-                    name: "free",
-                },
+                &Phase::free("free", nc, key),
                 &mut ws,
                 None,
             )

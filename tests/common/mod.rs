@@ -3,41 +3,19 @@
 
 pub mod checks;
 
-use physlearn::data::synthetic::{DsmBatch, GaussianData, SyntheticConfig};
+use physlearn::data::synthetic::DsmBatch;
 use physlearn::dynamics::NoiseKey;
 use physlearn::energy::bilinear::{Bilinear, BilinearConfig};
 
-/// A small substrate: modules [3, 4, 3] (input, hidden, output), rank 2, quartic, biases.
+/// A small substrate: modules [3, 4, 3] (input, hidden, output), rank 2, quartic, biases
+/// (the bilinear system of `exp estimators`).
 pub fn small_cfg() -> BilinearConfig {
-    BilinearConfig {
-        modules: vec![3, 4, 3],
-        input_modules: 1,
-        output_modules: 1,
-        rank: 2,
-        pairs: None,
-        stiffness: 1.0,
-        quartic: 0.5,
-        init_coupling: 0.6,
-        init_bias: 0.2,
-    }
+    physlearn::experiments::estimators::systems::bilinear_config()
 }
 
+/// The small substrate at `seed` with a DSM batch of `batch` samples.
 pub fn small_system(seed: u64, batch: usize) -> (Bilinear<f64>, DsmBatch) {
-    let cfg = small_cfg();
-    let e = Bilinear::<f64>::new(&cfg, seed).unwrap();
-    let data = GaussianData::new(
-        &SyntheticConfig {
-            latent_dim: 2,
-            data_scale: 1.0,
-            floor: 0.1,
-            sigmas: vec![0.5, 1.0],
-        },
-        3,
-        seed,
-    )
-    .unwrap();
-    let b = data.batch(batch, NoiseKey::new(seed, 7));
-    (e, b)
+    physlearn::experiments::estimators::systems::bilinear_parts(seed, batch).unwrap()
 }
 
 /// Deterministic pseudo-random vector.

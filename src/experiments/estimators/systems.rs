@@ -9,6 +9,7 @@ use crate::energy::cost::{Cost, WeightedSquaredError};
 use crate::energy::layered::{ConvSpec, DenseInit, Layered, PoolKind, Shape, Stage};
 use crate::energy::{Classifier, Energy};
 use crate::learn::rule::Batch;
+use crate::real::Real;
 
 /// A substrate with a batch: initial states, clamped prefix and cost.
 pub struct System {
@@ -87,7 +88,7 @@ pub fn bilinear(seed: u64) -> anyhow::Result<System> {
     })
 }
 
-/// A layered net with 4 random inputs in [0, 1], one-hot targets, weights at half their
+/// A layered net with 4 random inputs in [0, 1] ([`random_batch`]), one-hot targets, weights at half their
 /// initial scale and biases 0.2 ± 0.15, so that few units sit at the walls of the box.
 fn layered(name: &'static str, mut e: Layered<f64>, seed: u64) -> anyhow::Result<System> {
     let mut th: Vec<f64> = e.params().iter().map(|v| 0.5 * v).collect();
@@ -97,32 +98,43 @@ fn layered(name: &'static str, mut e: Layered<f64>, seed: u64) -> anyhow::Result
         }
     }
     e.set_params(&th)?;
-    let (d, nc) = (e.dim(), e.n_clamped());
-    let (start, len) = e.output_block();
-    let n = 4;
+    let (x0, cost) = random_batch(4, e.dim(), e.n_clamped(), e.output_block(), seed);
+    Ok(System {
+        name,
+        nc: e.n_clamped(),
+        energy: Box::new(e),
+        x0,
+        cost: Box::new(cost),
+        beta: 1e-3,
+    })
+}
+
+/// `n` states of dimension `d` whose first `n_in` coordinates are uniform in `[0, 1)` (drawn
+/// in f64 from `NoiseKey::new(seed, 1)`) and the rest 0, and the squared-error cost towards
+/// the one-hot target `b % len` on the output block `(start, len)`.
+pub fn random_batch<T: Real>(
+    n: usize,
+    d: usize,
+    n_in: usize,
+    (start, len): (usize, usize),
+    seed: u64,
+) -> (Vec<T>, WeightedSquaredError<T>) {
     let mut rng = NoiseKey::new(seed, 1).rng(0, 0);
-    let mut x0 = vec![0.0; n * d];
-    let mut target = vec![0.0; n * len];
+    let mut x0 = vec![T::zero(); n * d];
+    let mut target = vec![T::zero(); n * len];
     for b in 0..n {
-        for v in &mut x0[b * d..b * d + nc] {
-            *v = rand::Rng::random::<f64>(&mut rng);
+        for v in &mut x0[b * d..b * d + n_in] {
+            *v = T::of(rand::Rng::random::<f64>(&mut rng));
         }
-        target[b * len + b % len] = 1.0;
+        target[b * len + b % len] = T::one();
     }
     let cost = WeightedSquaredError {
         start,
         len,
         target,
-        weight: vec![1.0; n],
+        weight: vec![T::one(); n],
     };
-    Ok(System {
-        name,
-        energy: Box::new(e),
-        x0,
-        nc,
-        cost: Box::new(cost),
-        beta: 1e-3,
-    })
+    (x0, cost)
 }
 
 /// A dense Hopfield net 5 → 6 → 3.

@@ -127,12 +127,7 @@ fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
         &ctx.energy,
         &mut xf,
         &dynamics,
-        &Phase {
-            nc: ctx.nc,
-            nudge: None,
-            key: key.child(0),
-            name: "free",
-        },
+        &Phase::free("free", ctx.nc, key.child(0)),
         &mut ws,
         Some(&mut obs),
     )?;

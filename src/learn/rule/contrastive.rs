@@ -65,12 +65,7 @@ impl Clamp {
             energy,
             &mut free,
             spec,
-            &Phase {
-                nc,
-                nudge: None,
-                key: key.child(0),
-                name: "free",
-            },
+            &Phase::free("free", nc, key.child(0)),
             ws,
             true,
         )?;

@@ -283,12 +283,7 @@ impl Phases {
             energy,
             &mut x,
             &self.free,
-            &crate::dynamics::Phase {
-                nc: batch.nc,
-                nudge: None,
-                key: key.child(0),
-                name: "free",
-            },
+            &crate::dynamics::Phase::free("free", batch.nc, key.child(0)),
             ws,
             false,
         )?;
