@@ -234,7 +234,7 @@ fn chunked_phases_equal_phase_by_phase_relaxation() {
         let got = ep
             .gradient(&net, &x0, nc, &cost, key, &mut Workspace::new())
             .unwrap();
-        // Reference: whole-batch phases through relax_with.
+        // Reference: whole-batch phases through relax.
         let mut ws = Workspace::new();
         let mut xf = x0.clone();
         let relax = |x: &mut Vec<f64>, steps, nudge, k, ws: &mut Workspace<f64>| {

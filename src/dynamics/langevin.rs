@@ -148,7 +148,7 @@ impl<T: Real> Workspace<T> {
 }
 
 /// An explicit integrator of `ẋ = −∇(E + βC)` and friends, applied sample by sample to the
-/// free coordinates. The shared driver ([`relax_with`]) handles clamping, the once-per-phase
+/// free coordinates. The shared driver ([`relax`]) handles clamping, the once-per-phase
 /// drive, nudging, chunking, random-stream keying and NaN detection.
 pub trait Integrator: Sync {
     /// Number of steps per phase.
@@ -292,7 +292,7 @@ fn over_chunks<T: Real, R: Ord + Send>(
     }
 }
 
-/// One phase's settings as seen by one chunk: what [`relax_with`] runs per chunk, and what
+/// One phase's settings as seen by one chunk: what [`relax`] runs per chunk, and what
 /// [`super::sequence`] chains across phases without leaving the chunk.
 pub(crate) struct ChunkPhase<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> {
     pub energy: &'a E,

@@ -15,7 +15,7 @@ pub struct Phase<'a, T: Real> {
     pub nudge: Option<Nudge<'a, T>>,
     /// The phase's noise stream.
     pub key: NoiseKey,
-    /// The name a [`super::langevin::Diverged`] error names the phase by.
+    /// The name a [`super::Diverged`] error names the phase by.
     pub name: &'a str,
 }
 
@@ -28,12 +28,6 @@ impl<'a, T: Real> Phase<'a, T> {
             key,
             name,
         }
-    }
-
-    /// The same phase with `nudge` (or none).
-    pub fn with_nudge(mut self, nudge: Option<Nudge<'a, T>>) -> Self {
-        self.nudge = nudge;
-        self
     }
 }
 

@@ -12,7 +12,7 @@
 //! chain for `τ × S` to compare with `S` reverse samples); [`sample_equilibrium`] records
 //! each chain every `interval` (= τ) of simulated time.
 //!
-//! Noise is keyed like [`super::relax_with`]: chunk `c` of [`CHUNK`] samples at step `k` draws
+//! Noise is keyed like [`super::relax`]: chunk `c` of [`CHUNK`] samples at step `k` draws
 //! from `key.rng(k, c)`; results do not depend on the number of threads.
 
 use super::Phase;

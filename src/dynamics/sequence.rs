@@ -3,7 +3,7 @@
 //! through its clamped drive, the free phase and every nudged phase inside one parallel task.
 //!
 //! Samples never interact, so this gives the same states as relaxing the whole batch phase
-//! after phase with [`relax_with`](crate::dynamics::relax_with) (same keyed noise per step and chunk), but with one
+//! after phase with [`relax`](crate::dynamics::relax) (same keyed noise per step and chunk), but with one
 //! parallel region instead of one per phase and the drive, and with each chunk's buffers
 //! staying in its core's cache across phases.
 
