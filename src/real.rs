@@ -201,3 +201,54 @@ mod tests {
         }
     }
 }
+
+/// The floating-point precision a run simulates in, as a config names it (`"f32"`, `"f64"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision.
+    F32,
+    /// Double precision.
+    F64,
+}
+
+/// A computation generic over the scalar, run by [`Precision::dispatch`] in the precision a
+/// config names (Rust has no generic closures, so a job is a value of this trait).
+pub trait PrecisionJob {
+    /// What the job returns.
+    type Output;
+    /// Runs the job with scalar `T`.
+    fn run<T: Real>(self) -> Self::Output;
+}
+
+impl Precision {
+    /// Runs `job` with `f32` or `f64`.
+    pub fn dispatch<J: PrecisionJob>(self, job: J) -> J::Output {
+        match self {
+            Precision::F32 => job.run::<f32>(),
+            Precision::F64 => job.run::<f64>(),
+        }
+    }
+
+    /// The size of one scalar, in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        }
+    }
+
+    /// The name a config gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

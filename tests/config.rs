@@ -15,7 +15,7 @@ fn defaults_are_the_paper_setup() {
     assert_eq!(c.substrate.modules.len(), 4);
     assert_eq!(c.substrate.rank, 16);
     assert_eq!(c.dynamics.steps, 300);
-    assert_eq!(c.precision, "f64");
+    assert_eq!(c.precision, physlearn::real::Precision::F64);
     // The shipped config file is the defaults.
     let shipped = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -5,21 +5,15 @@
 use physlearn::config::Layered;
 use physlearn::data::ImageSet;
 use physlearn::experiments::oscillator_diffusion::mnist01::preprocess;
+use physlearn::experiments::oscillator_diffusion::summary::Gmm2dSummary;
 use physlearn::experiments::oscillator_diffusion::{
-    Gmm2dConfig, Mnist01Config, Options, Which, run,
+    Gmm2dConfig, Mnist01Config, Options, Summary, Which, run,
 };
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn tmp(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("physlearn-osc-{tag}-{}", std::process::id()))
-}
-
-fn get<'a>(v: &'a Value, key: &str) -> &'a Value {
-    key.split('.').fold(v, |v, k| {
-        v.get(k)
-            .unwrap_or_else(|| panic!("summary.json lacks {key}"))
-    })
 }
 
 /// Shape of a version-1.0 `.npy` file, read back from its header.
@@ -56,37 +50,40 @@ fn tiny_gmm2d_run_writes_summary_figures_and_samples() {
         ..Options::default()
     };
     let s = run(Which::Gmm2d, &opts).unwrap();
-    let back: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(back, s);
-    for key in [
-        "true_mode_weights",
-        "sgm.mode_weights",
-        "es.mode_weights",
-        "boltzmann_t0.mode_weights",
+    let back: Gmm2dSummary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+            .expect("summary.json reads back typed");
+    assert_eq!(Summary::Gmm2d(Box::new(back.clone())), s);
+    for (key, w) in [
+        ("true_mode_weights", back.true_mode_weights),
+        ("sgm.mode_weights", back.sgm.mode_weights),
+        ("es.mode_weights", back.es.mode_weights),
+        ("boltzmann_t0.mode_weights", back.boltzmann_t0.mode_weights),
     ] {
-        let w: Vec<f64> = get(&back, key)
-            .as_array()
-            .unwrap_or_else(|| panic!("{key} is not an array"))
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        assert_eq!(w.len(), 2, "{key}");
         assert!(w.iter().all(|v| (0.0..=1.0).contains(v)), "{key}: {w:?}");
         assert!((w[0] + w[1] - 1.0).abs() < 1e-9, "{key}: {w:?}");
     }
-    let tw = get(&back, "true_mode_weights").as_array().unwrap();
-    assert!(tw[0].as_f64().unwrap() < tw[1].as_f64().unwrap());
-    for key in [
-        "sgm.energy_distance",
-        "es.energy_distance",
-        "reference_energy_distance",
+    assert!(back.true_mode_weights[0] < back.true_mode_weights[1]);
+    for (key, v) in [
+        ("sgm.energy_distance", back.sgm.energy_distance),
+        ("es.energy_distance", back.es.energy_distance),
+        ("reference_energy_distance", back.reference_energy_distance),
+        (
+            "sgm.energetics.work_mean_kbt",
+            back.sgm.energetics.work_mean_kbt,
+        ),
+        (
+            "sgm.energetics.heat_mean_kbt",
+            back.sgm.energetics.heat_mean_kbt,
+        ),
     ] {
-        assert!(
-            get(&back, key).as_f64().is_some_and(f64::is_finite),
-            "{key} is not a finite number"
-        );
+        assert!(v.is_finite(), "{key} = {v} is not a finite number");
     }
+    // The work is measured on the first generated samples (the first law's convergence in
+    // the step is checked in tests/energetics.rs).
+    let w = &back.sgm.energetics;
+    assert_eq!(w.samples, 120);
+    assert!(w.work_std_kbt > 0.0 && w.first_law_rel_error_mean.is_finite());
     for f in [
         "fig1.png",
         "sgm_samples.png",

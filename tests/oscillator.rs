@@ -18,10 +18,11 @@ use physlearn::energy::oscillator::{
 use physlearn::learn::OptimizerConfig;
 use physlearn::learn::cd1::{Cd1Config, cd1_expected_grad, cd1_grad};
 use physlearn::learn::score::{
-    ProtocolTrainConfig, QuadraticForm, ScoreRule, ScoreWorkspace, batch_key, dsm_grad,
-    dsm_objective, force_matching_grad, forward_sigma, noise_batch, sm_objective, train_protocol,
+    QuadraticForm, ScoreRule, ScoreWorkspace, dsm_grad, dsm_objective, force_matching_grad,
+    forward_sigma, noise_batch, sm_objective,
 };
 use physlearn::linalg::{cosine, dist, norm};
+use physlearn::train::protocol::{ProtocolTrainConfig, batch_key, train_protocol};
 
 const H: f64 = 1e-6;
 
@@ -568,7 +569,7 @@ fn gaussian_protocol(
     tau: f64,
     nt: usize,
 ) -> OscillatorProtocol {
-    let times = physlearn::learn::score::uniform_times(tau, nt);
+    let times = physlearn::train::protocol::uniform_times(tau, nt);
     let params = times
         .iter()
         .map(|&t| {
@@ -755,7 +756,7 @@ fn observer_and_protocol_interpolation() {
     .unwrap();
     let mut x = vec![0.1; 6];
     let mut steps = Vec::new();
-    let mut obs = |k: usize, _: &[f64]| steps.push(k);
+    let mut obs = |k: usize, _: &[f64], _: &Oscillator<f64>| steps.push(k);
     reverse_integrate(
         &mut e,
         &p,

@@ -38,11 +38,15 @@ fn phases(r: Relaxation) -> Phases {
     }
 }
 
-/// Which (rule, dynamics) pairs a rule refuses: backprop through time differentiates
-/// Euler–Maruyama steps only, implicit differentiation needs a noise-free free phase, the
-/// finite-nudge identities need Gibbs–Boltzmann (Langevin) states, and the covariance form
-/// divides by the temperature.
-fn refused(kind: RuleKind, dynamics: &str) -> bool {
+/// Which (rule, dynamics, substrate) triples a rule refuses: backprop through time
+/// differentiates Euler–Maruyama steps only, implicit differentiation needs a noise-free free
+/// phase, the finite-nudge identities need Gibbs–Boltzmann (Langevin) states, the covariance
+/// form divides by the temperature, and the score rules need a bath (Langevin at k_BT > 0)
+/// and an energy linear in its parameters (the oscillator network).
+fn refused(kind: RuleKind, dynamics: &str, substrate: &str) -> bool {
+    if kind.is_score() {
+        return dynamics != "langevin" || substrate != "oscillator";
+    }
     matches!(
         (kind, dynamics),
         (RuleKind::Bptt, "csb")
@@ -85,11 +89,17 @@ fn every_rule_runs_on_every_substrate_and_dynamics_or_is_refused_by_name() {
         ),
     ];
     let mut ran = 0;
-    for sys in systems() {
+    let mut all = systems();
+    all.push(estimators::systems::oscillator(5).unwrap());
+    for sys in all {
+        // Forward-process noise for DSM (any values: the matrix checks the plumbing; the
+        // score rules' exactness is checked below and in tests/oscillator.rs).
+        let eps: Vec<f64> = (0..sys.x0.len()).map(|i| (i as f64 * 0.7).sin()).collect();
         let batch = Batch {
             x0: &sys.x0,
             nc: sys.nc,
             cost: &*sys.cost,
+            noise: Some(&eps),
         };
         for kind in RuleKind::all() {
             for formula in [Formula::Standard, Formula::Alternative] {
@@ -108,20 +118,23 @@ fn every_rule_runs_on_every_substrate_and_dynamics_or_is_refused_by_name() {
                     );
                     match got {
                         Ok(est) => {
-                            assert!(!refused(kind, dname), "{what}: should be refused");
+                            assert!(!refused(kind, dname, sys.name), "{what}: should be refused");
                             assert_eq!(est.grad.len(), sys.energy.n_params(), "{what}");
                             assert!(est.grad.iter().all(|v| v.is_finite()), "{what}");
                             assert!(norm(&est.grad) > 0.0, "{what}: zero gradient");
                             assert_eq!(est.free_state.len(), sys.x0.len(), "{what}");
                             assert!(est.diagnostics.free_cost.is_finite(), "{what}");
-                            assert_eq!(est.diagnostics.phases[0], "free", "{what}");
+                            let first = if kind.is_score() { "samples" } else { "free" };
+                            assert_eq!(est.diagnostics.phases[0], first, "{what}");
                             ran += 1;
                         }
                         Err(RuleError::Unsupported { rule, what: why }) => {
-                            assert!(refused(kind, dname), "{what}: refused ({why})");
+                            assert!(refused(kind, dname, sys.name), "{what}: refused ({why})");
                             assert!(
-                                why.contains("cSB") || why.contains("temperature"),
-                                "{what}: the refusal must name the dynamics: {why}"
+                                why.contains("cSB")
+                                    || why.contains("temperature")
+                                    || why.contains("substrate"),
+                                "{what}: the refusal must name the dynamics or substrate: {why}"
                             );
                             assert_eq!(rule, kind.name());
                         }
@@ -131,9 +144,10 @@ fn every_rule_runs_on_every_substrate_and_dynamics_or_is_refused_by_name() {
             }
         }
     }
-    // 3 substrates × (4 EqProp rules × 2 formulas × 3 dynamics + bptt 2 + implicit 2 +
-    // finite_nudge 2 + finite_nudge_covariance 1 + contrastive 3 + coupled 3).
-    assert_eq!(ran, 3 * (4 * 2 * 3 + 2 + 2 + 2 + 1 + 3 + 3));
+    // 4 substrates × (4 EqProp rules × 2 formulas × 3 dynamics + bptt 2 + implicit 2 +
+    // finite_nudge 2 + finite_nudge_covariance 1 + contrastive 3 + coupled 3), and the three
+    // score rules on the oscillator under Langevin dynamics.
+    assert_eq!(ran, 4 * (4 * 2 * 3 + 2 + 2 + 2 + 1 + 3 + 3) + 3);
 }
 
 /// A refused rule's message names the rule and the dynamics, so a config error is readable.
@@ -144,6 +158,7 @@ fn a_refused_combination_reads_as_a_sentence() {
         x0: &sys.x0,
         nc: sys.nc,
         cost: &*sys.cost,
+        noise: None,
     };
     let csb = Csb {
         dt: 0.1,
@@ -185,6 +200,7 @@ fn eqprop_rules_have_the_bias_order_of_their_nudging_pair() {
             x0: &sys.x0,
             nc: sys.nc,
             cost: &*sys.cost,
+            noise: None,
         };
         let grad = |kind, beta, formula| {
             settings(kind, beta, formula)
@@ -245,6 +261,7 @@ fn one_sided_and_negative_average_to_symmetric() {
             x0: &sys.x0,
             nc: sys.nc,
             cost: &*sys.cost,
+            noise: None,
         };
         let grad = |kind| {
             settings(kind, 0.1, Formula::Standard)
@@ -291,6 +308,7 @@ fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
             x0: &sys.x0,
             nc: sys.nc,
             cost: &*sys.cost,
+            noise: None,
         };
         let d = sys.energy.dim();
         let n = sys.x0.len() / d;
@@ -393,6 +411,7 @@ fn contrastive_and_coupled_are_the_gradients_of_their_energy_gaps() {
                         x0: &sys.x0,
                         nc: sys.nc,
                         cost: &*sys.cost,
+                        noise: None,
                     },
                     &phases(
                         Langevin {
@@ -472,4 +491,109 @@ fn a_hold_keeps_its_range_at_its_values() {
                 .any(|s| s[sys.nc..out.start].iter().any(|v| *v != 0.0))
         );
     }
+}
+
+/// The score rules through the rule interface are the exact gradients of their objectives on
+/// the oscillator: force matching is `∇_θ J_SM` of the quadratic form, DSM matches central
+/// differences of `J_DSM`, and CD1 is the one-step estimator keyed by the rule's key.
+#[test]
+fn score_rules_are_the_gradients_of_their_objectives() {
+    use physlearn::energy::cost::NoCost;
+    use physlearn::learn::cd1::{Cd1Config, cd1_grad};
+    use physlearn::learn::score::{QuadraticForm, ScoreWorkspace, dsm_objective};
+    let sys = estimators::systems::oscillator(2).unwrap();
+    let kt = 0.3;
+    let x: Vec<f64> = (0..40 * 5)
+        .map(|i| 0.8 * ((i as f64) * 1.37).sin())
+        .collect();
+    let eps: Vec<f64> = (0..40 * 5).map(|i| ((i as f64) * 0.91).cos()).collect();
+    let batch = Batch {
+        x0: &x,
+        nc: 0,
+        cost: &NoCost,
+        noise: Some(&eps),
+    };
+    let bath = phases(
+        Langevin {
+            dt: 0.01,
+            steps: 1,
+            temperature: kt,
+        }
+        .into(),
+    );
+    let key = NoiseKey::new(8, 1);
+    let run = |s: RuleSettings| {
+        s.build::<f64>()
+            .gradient(&*sys.energy, &batch, &bath, key, &mut Workspace::new())
+            .unwrap()
+            .grad
+    };
+    let theta = sys.energy.params().to_vec();
+    // Force matching against the exact gradient of J_SM = ½ θᵀAθ − bᵀθ.
+    let lin = sys.energy.linear().unwrap();
+    let q = QuadraticForm::from_samples(lin, &x, kt);
+    let g = run(RuleSettings::new(RuleKind::ForceMatching, 0.0));
+    let exact = q.grad(&theta);
+    assert!(
+        dist(&g, &exact) < 1e-9 * (1.0 + norm(&exact)),
+        "force matching"
+    );
+    // DSM against central differences of its objective.
+    let sigma = 0.6;
+    let g = run(RuleSettings::new(RuleKind::Dsm, 0.0).with_sigma(sigma));
+    let mut e = estimators::systems::oscillator(2).unwrap().energy;
+    let h = 1e-6;
+    for i in 0..theta.len() {
+        let mut th = theta.clone();
+        th[i] += h;
+        e.set_params(&th).unwrap();
+        let up = dsm_objective(e.linear().unwrap(), &x, &eps, sigma, kt);
+        th[i] -= 2.0 * h;
+        e.set_params(&th).unwrap();
+        let down = dsm_objective(e.linear().unwrap(), &x, &eps, sigma, kt);
+        let fd = (up - down) / (2.0 * h);
+        assert!(
+            (g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+            "dsm parameter {i}: {} vs {fd}",
+            g[i]
+        );
+    }
+    // CD1: the rule's key drives the one-step noise.
+    let cfg = Cd1Config::default();
+    let g = run(RuleSettings::new(RuleKind::Cd1, 0.0).with_cd1(cfg));
+    let mut direct = vec![0.0; theta.len()];
+    cd1_grad(
+        lin,
+        &x,
+        kt,
+        &cfg,
+        key,
+        0,
+        &mut ScoreWorkspace::new(),
+        &mut direct,
+    );
+    assert_eq!(g, direct);
+    // A score rule needs its bath and, for DSM, the noise.
+    let no_noise = Batch {
+        noise: None,
+        ..batch
+    };
+    let err = RuleSettings::new(RuleKind::Dsm, 0.0)
+        .build::<f64>()
+        .gradient(&*sys.energy, &no_noise, &bath, key, &mut Workspace::new())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with("rule 'dsm' is not defined for a batch without"),
+        "{err}"
+    );
+    let bilinear = bilinear();
+    let err = RuleSettings::new(RuleKind::ForceMatching, 0.0)
+        .build::<f64>()
+        .gradient(&*bilinear.energy, &batch, &bath, key, &mut Workspace::new())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("not linear in its parameters"), "{err}");
 }

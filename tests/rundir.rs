@@ -260,7 +260,7 @@ fn checkpoints_are_reproducible_files_in_the_runs_precision() {
     // An f64 run stores its weights in f64 and needs no master copy.
     let c = tmp("repro-f64");
     let mut c64 = cfg(1);
-    c64.precision = "f64".into();
+    c64.precision = physlearn::real::Precision::F64;
     train(&opts(&data, &c, c64, Claim::New)).unwrap();
     let bytes = file(&c);
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();

@@ -440,11 +440,14 @@ fn every_rule_trains_from_its_config_name_and_undefined_ones_are_refused() {
         sets.push(format!("training.formula=\"{formula}\""));
         let c = TrainConfig::load(None, &sets).unwrap();
         let mut t = Trainer::<f32>::new(&c).unwrap();
-        let before = t.theta.clone();
+        let before = t.step.theta.clone();
         let stats = t.train_epoch(&train_set, 0, None).unwrap();
         assert!(stats.train_error.is_finite(), "{name}");
-        assert!(t.theta.iter().all(|v| v.is_finite()), "{name}");
-        assert!(t.theta != before, "{name}: the parameters did not move");
+        assert!(t.step.theta.iter().all(|v| v.is_finite()), "{name}");
+        assert!(
+            t.step.theta != before,
+            "{name}: the parameters did not move"
+        );
     }
     for (name, free, why) in [
         (

@@ -12,10 +12,24 @@
 //! The first law `U_final(x_final) − U_initial(x_0) = W − Q` then holds up to the
 //! discretisation error of the midpoint rule (exactly for a quadratic `U`), which the tests
 //! check. Heat and work are in the energy's units (`k_BT` = the dynamics' temperature).
+//!
+//! The reverse-time SDE of a physical diffusion model (Bösch et al. 2025, eq. 6) is the
+//! Langevin dynamics of `U_s(x) = 2 Ê_{θ(τ−s)}(x) − ½‖x‖²` (its drift is `−2∇Ê + x`), whose
+//! protocol changes at every step: [`reverse_energetics`] measures the work that playing the
+//! protocol backwards does on each generated sample, and the heat it gives to the bath.
 
 use super::Nudge;
 use crate::energy::Energy;
 use crate::real::Real;
+
+/// Which potential a phase's dynamics descend, built from its energy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `U = E_θ + β C`: relaxation, clamped or nudged.
+    Relaxation,
+    /// `U = 2 E_θ − ½‖x‖²`: the reverse-time SDE of a physical diffusion model.
+    ReverseDiffusion,
+}
 
 /// A phase's potential: the energy and the nudge it relaxes under.
 #[derive(Clone, Copy)]
@@ -24,6 +38,28 @@ pub struct Potential<'a, T: Real> {
     pub energy: &'a dyn Energy<T>,
     /// `β C`, if the phase is nudged.
     pub nudge: Option<Nudge<'a, T>>,
+    /// How `U` is built from `E_θ`.
+    pub form: Form,
+}
+
+impl<'a, T: Real> Potential<'a, T> {
+    /// `U = E_θ + β C` (`nudge: None` for a free or clamped phase).
+    pub fn new(energy: &'a dyn Energy<T>, nudge: Option<Nudge<'a, T>>) -> Self {
+        Self {
+            energy,
+            nudge,
+            form: Form::Relaxation,
+        }
+    }
+
+    /// `U = 2 E_θ − ½‖x‖²`, the potential of the reverse-time SDE.
+    pub fn reverse_diffusion(energy: &'a dyn Energy<T>) -> Self {
+        Self {
+            energy,
+            nudge: None,
+            form: Form::ReverseDiffusion,
+        }
+    }
 }
 
 impl<T: Real> Potential<'_, T> {
@@ -33,6 +69,12 @@ impl<T: Real> Potential<'_, T> {
         self.energy.energy(x, &mut v);
         for (o, e) in out.iter_mut().zip(&v) {
             *o = e.f64();
+        }
+        if self.form == Form::ReverseDiffusion {
+            let d = self.energy.dim();
+            for (o, xs) in out.iter_mut().zip(x.chunks_exact(d)) {
+                *o = 2.0 * *o - 0.5 * xs.iter().map(|v| v.f64() * v.f64()).sum::<f64>();
+            }
         }
         if let Some(nu) = self.nudge {
             nu.cost.value(x, self.energy.dim(), 0, &mut v);
@@ -47,6 +89,14 @@ impl<T: Real> Potential<'_, T> {
         let mut drive = vec![T::zero(); out.len()];
         self.energy.clamped_drive(x, nc, &mut drive);
         self.energy.grad_free(x, nc, &drive, out);
+        if self.form == Form::ReverseDiffusion {
+            let (d, nf) = (self.energy.dim(), self.energy.dim() - nc);
+            for (g, xs) in out.chunks_exact_mut(nf).zip(x.chunks_exact(d)) {
+                for (g, &xv) in g.iter_mut().zip(&xs[nc..]) {
+                    *g = T::of(2.0) * *g - xv;
+                }
+            }
+        }
         if let Some(nu) = self.nudge {
             nu.cost.add_grad(x, self.energy.dim(), nc, 0, nu.beta, out);
         }
@@ -67,6 +117,9 @@ pub struct Energetics<T> {
     pub start: Vec<f64>,
     prev_x: Vec<T>,
     prev_grad: Vec<T>,
+    /// `U(x)` at the current state under the potential of the last step (see
+    /// [`Energetics::hold`]).
+    held: Vec<f64>,
 }
 
 impl<T: Real> Energetics<T> {
@@ -86,7 +139,36 @@ impl<T: Real> Energetics<T> {
             start,
             prev_x: x.to_vec(),
             prev_grad,
+            held: Vec::new(),
         }
+    }
+
+    /// Records `U(x)` at the current state under `u` (the potential just stepped under), so
+    /// that a later [`Energetics::switch_held`] can charge the protocol change after `u` is
+    /// gone (the reverse-time sampler changes the energy's parameters in place).
+    pub fn hold(&mut self, u: &Potential<'_, T>) {
+        self.held.resize(self.heat.len(), 0.0);
+        let mut v = std::mem::take(&mut self.held);
+        u.values(&self.prev_x, &mut v);
+        self.held = v;
+    }
+
+    /// A protocol change to `to` at the current state, from the potential whose values
+    /// [`Energetics::hold`] recorded: adds `U_to(x) − U_held(x)` to each sample's work.
+    pub fn switch_held(&mut self, to: &Potential<'_, T>) {
+        let n = self.heat.len();
+        let mut b = vec![0.0; n];
+        to.values(&self.prev_x, &mut b);
+        for ((w, a), b) in self.work.iter_mut().zip(&self.held).zip(&b) {
+            *w += b - a;
+        }
+        to.grad(&self.prev_x, self.nc, &mut self.prev_grad);
+    }
+
+    /// The first law's relative violation per sample (as [`Energetics::first_law_rel_error`]),
+    /// with the final `U` the values [`Energetics::hold`] recorded last.
+    pub fn first_law_rel_error_held(&self) -> Vec<f64> {
+        self.violations(&self.held)
     }
 
     /// One step of the trajectory under `u`, to the new state `x`: adds
@@ -131,10 +213,13 @@ impl<T: Real> Energetics<T> {
     /// Per sample, `|ΔU − (W − Q)| / (|W| + |Q| + |ΔU|)` with `ΔU = U(x_now) − U(x_0)` under
     /// the current potential `u`: the first law's relative violation.
     pub fn first_law_rel_error(&self, u: &Potential<'_, T>) -> Vec<f64> {
-        let n = self.heat.len();
-        let mut end = vec![0.0; n];
+        let mut end = vec![0.0; self.heat.len()];
         u.values(&self.prev_x, &mut end);
-        (0..n)
+        self.violations(&end)
+    }
+
+    fn violations(&self, end: &[f64]) -> Vec<f64> {
+        (0..self.heat.len())
             .map(|b| {
                 let du = end[b] - self.start[b];
                 let (w, q) = (self.work[b], self.heat[b]);
@@ -142,4 +227,93 @@ impl<T: Real> Energetics<T> {
             })
             .collect()
     }
+}
+
+/// Heat and work of a batch of generated samples, summarised in units of `k_BT`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct SampleEnergetics {
+    /// Samples measured.
+    pub samples: usize,
+    /// Mean work the protocol does on a sample, `k_BT`.
+    pub work_mean_kbt: f64,
+    /// Its standard deviation over the samples.
+    pub work_std_kbt: f64,
+    /// Mean heat a sample gives to the bath, `k_BT`.
+    pub heat_mean_kbt: f64,
+    /// Its standard deviation over the samples.
+    pub heat_std_kbt: f64,
+    /// Mean change of the potential, `U_end(x_end) − U_start(x_0)`, `k_BT`.
+    pub delta_u_mean_kbt: f64,
+    /// Largest first-law violation `|ΔU − (W − Q)| / (|W| + |Q| + |ΔU|)` over the samples.
+    /// The midpoint rule's error per step is `O(|Δx|³) = O(dt^{3/2})`, so over a fixed time
+    /// the violation shrinks like `dt^{1/2}`.
+    pub first_law_rel_error: f64,
+    /// The mean violation over the samples.
+    pub first_law_rel_error_mean: f64,
+}
+
+impl SampleEnergetics {
+    /// The summary of a measurement whose final potential values were held
+    /// ([`Energetics::hold`]), at temperature `kt`.
+    pub fn of<T: Real>(en: &Energetics<T>, kt: f64) -> Self {
+        let stats =
+            |v: &[f64]| crate::linalg::mean_std(&v.iter().map(|x| x / kt).collect::<Vec<_>>());
+        let (w, ws) = stats(&en.work);
+        let (q, qs) = stats(&en.heat);
+        let du: Vec<f64> = en.held.iter().zip(&en.start).map(|(a, b)| a - b).collect();
+        let violations = en.first_law_rel_error_held();
+        Self {
+            samples: en.heat.len(),
+            work_mean_kbt: w,
+            work_std_kbt: ws,
+            heat_mean_kbt: q,
+            heat_std_kbt: qs,
+            delta_u_mean_kbt: stats(&du).0,
+            first_law_rel_error: violations.iter().copied().fold(0.0, f64::max),
+            first_law_rel_error_mean: violations.iter().sum::<f64>()
+                / violations.len().max(1) as f64,
+        }
+    }
+}
+
+/// Integrates the reverse-time SDE from the states in `x` exactly as
+/// [`super::reverse::reverse_integrate`] does (same keys, same states) while measuring, per
+/// sample, the work the backwards protocol does (`U_{s_{k+1}}(x) − U_{s_k}(x)` at each step's
+/// parameter change) and the heat to the bath, with `U_s = 2 Ê_{θ(τ−s)} − ½‖x‖²`.
+/// `tick(k)` is called after step `k`. Each step evaluates `U` twice and `∇U` twice more than
+/// the sampler (the reference measurement, not a hot path).
+pub fn reverse_energetics<T: Real, E: Energy<T>>(
+    energy: &mut E,
+    protocol: &crate::energy::oscillator::OscillatorProtocol,
+    x: &mut [T],
+    cfg: &super::reverse::ReverseSde,
+    key: super::NoiseKey,
+    ws: &mut super::reverse::ReverseWorkspace<T>,
+    mut tick: Option<&mut dyn FnMut(usize)>,
+) -> Result<Energetics<T>, super::Diverged> {
+    let saved = energy.params().to_vec();
+    let mut start = vec![T::zero(); saved.len()];
+    protocol.at_into(protocol.tau(), &mut start);
+    energy.set_params(&start).map_err(|e| super::Diverged {
+        phase: format!("reverse: invalid protocol parameters ({e})"),
+        step: 0,
+        sample: 0,
+    })?;
+    let mut en = Energetics::new(&Potential::reverse_diffusion(&*energy), x, 0);
+    energy
+        .set_params(&saved)
+        .expect("restoring parameters the energy accepted before");
+    let mut obs = |k: usize, x: &[T], e: &E| {
+        let u = Potential::reverse_diffusion(e);
+        if k > 1 {
+            en.switch_held(&u);
+        }
+        en.step(&u, x);
+        en.hold(&u);
+        if let Some(t) = tick.as_mut() {
+            t(k);
+        }
+    };
+    super::reverse::reverse_integrate(energy, protocol, x, cfg, key, ws, Some(&mut obs))?;
+    Ok(en)
 }

@@ -62,6 +62,8 @@ pub struct Workspace<T> {
     /// Spent state buffers handed back by [`Workspace::recycle_state`] (or kept by a rule
     /// between calls), reused by the next relaxation's phases.
     pub(crate) states: Vec<Vec<T>>,
+    /// Per-chunk partial sums of the score rules' batch gradients.
+    pub(crate) partial: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -75,6 +77,7 @@ impl<T: Real> Workspace<T> {
             readout: Vec::new(),
             spare: Vec::new(),
             states: Vec::new(),
+            partial: Vec::new(),
         }
     }
 

@@ -16,7 +16,7 @@
 //! from `key.rng(k, c)`; results do not depend on the number of threads.
 
 use super::Phase;
-use super::langevin::{CHUNK, Langevin, Observer, Workspace, relax};
+use super::langevin::{CHUNK, Langevin, Workspace, relax};
 use super::{Diverged, NoiseKey};
 use crate::energy::Energy;
 use crate::energy::oscillator::OscillatorProtocol;
@@ -25,6 +25,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 type ChunkItem<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), &'a mut [T]));
+
+/// A per-step callback of [`reverse_integrate`]: `(k, x after step k, the energy at the
+/// parameters step k used)`.
+pub type ReverseObserver<'a, T, E> = &'a mut dyn FnMut(usize, &[T], &E);
 
 /// Step size and temperature of the reverse-time sampler.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -82,7 +86,8 @@ pub fn gaussian_init<T: Real>(x: &mut [T], d: usize, kt: f64, key: NoiseKey) {
 
 /// Integrates the reverse-time SDE for `s ∈ [0, τ]` from the states in `x` (sample-major),
 /// setting the energy's parameters to `θ(τ − s_k)` before every step and restoring the
-/// original parameters at the end. `observe(k, x)` is called after step `k` (from 1).
+/// original parameters at the end. `observe(k, x, energy)` is called after step `k` (from 1),
+/// with the energy still at the parameters that step used.
 /// Returns [`Diverged`] (phase `"reverse"`) at the first NaN/Inf coordinate, or with phase
 /// `"reverse: invalid protocol …"` if the energy rejects an interpolated θ.
 pub fn reverse_integrate<T: Real, E: Energy<T> + ?Sized>(
@@ -92,7 +97,7 @@ pub fn reverse_integrate<T: Real, E: Energy<T> + ?Sized>(
     cfg: &ReverseSde,
     key: NoiseKey,
     ws: &mut ReverseWorkspace<T>,
-    mut observe: Option<Observer<'_, T>>,
+    mut observe: Option<ReverseObserver<'_, T, E>>,
 ) -> Result<(), Diverged> {
     let d = energy.dim();
     let n = x.len() / d;
@@ -161,7 +166,7 @@ pub fn reverse_integrate<T: Real, E: Energy<T> + ?Sized>(
             break;
         }
         if let Some(obs) = observe.as_mut() {
-            obs(k + 1, x);
+            obs(k + 1, x, &*energy);
         }
     }
     energy

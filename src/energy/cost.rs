@@ -112,3 +112,17 @@ impl<T: Real> Cost<T> for WeightedSquaredError<T> {
         }
     }
 }
+
+/// No cost on the state (`C ≡ 0`): the batch of a generative rule, whose objective is a
+/// score-matching loss of its samples rather than a cost on a relaxed output. A supervised
+/// rule given it estimates `∇_θ 0 = 0`; contrastive and coupled learning refuse it (no target).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCost;
+
+impl<T: Real> Cost<T> for NoCost {
+    fn value(&self, _x: &[T], _d: usize, _sample0: usize, out: &mut [T]) {
+        out.fill(T::zero());
+    }
+    fn add_grad(&self, _: &[T], _: usize, _: usize, _: usize, _: T, _: &mut [T]) {}
+    fn add_hvp(&self, _: &[T], _: usize, _: usize, _: usize, _: &[T], _: T, _: &mut [T]) {}
+}

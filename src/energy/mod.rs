@@ -106,6 +106,21 @@ pub trait Energy<T: Real>: Send + Sync {
         None
     }
 
+    /// This substrate as an energy linear in its parameters, `E = Σ_i θ_i φ_i(x)`, if it is
+    /// one ([`oscillator::LinearEnergy`]): the score rules (force matching, denoising score
+    /// matching, CD1) need its feature derivatives and refuse a substrate without them.
+    fn linear(&self) -> Option<&dyn oscillator::LinearEnergy<T>> {
+        None
+    }
+
+    /// Projects the parameters `theta` (f64) onto this substrate's feasible set, in place,
+    /// and says whether the substrate has one (default: unconstrained, `false`). The training
+    /// step applies it after every optimizer step.
+    fn project_params(&self, theta: &mut [f64]) -> bool {
+        let _ = theta;
+        false
+    }
+
     /// Box `[lo, hi]` that every free coordinate must stay in (the dynamics project onto it),
     /// or `None` for an unconstrained state.
     fn bounds(&self) -> Option<(f64, f64)> {

@@ -362,6 +362,15 @@ impl<T: Real> Energy<T> for Oscillator<T> {
         self.n
     }
 
+    fn linear(&self) -> Option<&dyn LinearEnergy<T>> {
+        Some(self)
+    }
+
+    fn project_params(&self, theta: &mut [f64]) -> bool {
+        LinearEnergy::project(self, theta);
+        true
+    }
+
     fn params(&self) -> &[T] {
         &self.theta
     }

@@ -131,7 +131,7 @@ pub fn cd1_to_sm(g: &mut [f64], delta: f64, kt: f64) {
 }
 
 /// The CD1 estimate of `dJ_SM/dθ` (eqs. 10–12): [`cd1_objective_grad`] then [`cd1_to_sm`].
-/// This is the rule `cd1` of [`super::score::train_protocol`]. Overwrites `out`.
+/// This is the rule `cd1` of [`crate::train::protocol::train_protocol`]. Overwrites `out`.
 #[allow(clippy::too_many_arguments)]
 pub fn cd1_grad<T: Real, E: LinearEnergy<T> + ?Sized>(
     e: &E,

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 pub struct TrainConfig {
     /// Seed of the initial weights, the shuffling and all noise.
     pub seed: u64,
-    /// "f32" (default) or "f64".
-    pub precision: String,
+    /// The simulation precision: "f32" (default) or "f64".
+    pub precision: crate::real::Precision,
     /// The network.
     pub model: ModelConfig,
     /// The data.
@@ -233,7 +233,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            precision: "f32".into(),
+            precision: crate::real::Precision::F32,
             model: ModelConfig {
                 layers: vec![784, 500, 10],
                 conv: vec![],
@@ -282,10 +282,6 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks the values, naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        ensure!(
-            self.precision == "f32" || self.precision == "f64",
-            "precision must be \"f32\" or \"f64\""
-        );
         self.check_model()?;
         ensure!(self.training.epochs > 0, "training.epochs must be > 0");
         ensure!(
@@ -380,7 +376,7 @@ impl TrainConfig {
     /// memory: the parameters in the run's precision plus the f64 master copy, gradient,
     /// optimizer moments and rate scales, and the states of the batch's phases.
     fn check_memory(&self, l: &[usize]) -> anyhow::Result<()> {
-        let prec: u128 = if self.precision == "f64" { 8 } else { 4 };
+        let prec = self.precision.bytes() as u128;
         let mut params: Option<u128> = Some(0);
         if self.model.is_conv() {
             // Conv weights are far fewer than a dense net of the same layers would hold.

@@ -9,8 +9,10 @@
 
 pub mod config;
 pub mod confusion;
+pub mod protocol;
 pub mod run;
 pub mod seeds;
+pub mod step;
 
 pub use config::TrainConfig;
 pub use confusion::Confusion;
@@ -32,6 +34,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+use step::Stepper;
 
 /// What one epoch measured, without its timing (what a checkpoint keeps).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -338,16 +341,12 @@ pub struct EpochStats {
 pub struct Trainer<T: Real> {
     /// The network (parameters in `T`).
     pub net: Box<dyn Classifier<T>>,
-    /// Optimizer state.
-    pub opt: Optimizer,
-    /// Parameters in f64 (the optimizer's copy).
-    pub theta: Vec<f64>,
+    /// The optimizer, the f64 parameters and the per-layer rates.
+    pub step: Stepper<T>,
     cfg: TrainConfig,
     rule: Box<dyn Rule<T>>,
     phases: Phases,
-    lr_scale: Vec<(usize, f64)>,
     key: NoiseKey,
-    ws: Workspace<T>,
     /// When set, [`Trainer::train_epoch`] stops at the next batch boundary with
     /// [`StopRequested`].
     pub stop: Option<run::StopFlag>,
@@ -394,25 +393,22 @@ impl<T: Real> Trainer<T> {
         };
         rule.check(&phases)
             .map_err(|e| anyhow::anyhow!("training.estimator: {e}"))?;
+        let mut step = Stepper::new(Optimizer::new(cfg.training.optimizer, np), &*net);
+        step.lr_scale = lr_scale;
         Ok(Self {
-            opt: Optimizer::new(cfg.training.optimizer, np),
-            theta: net.params().iter().map(|v| v.f64()).collect(),
+            step,
             net,
             cfg: cfg.clone(),
             rule,
             phases,
-            lr_scale,
             key: NoiseKey::new(cfg.seed, 0x7EA1),
-            ws: Workspace::new(),
             stop: None,
         })
     }
 
     /// Sets the parameters (f64) and pushes them into the network.
     pub fn set_theta(&mut self, theta: &[f64]) -> anyhow::Result<()> {
-        self.theta.copy_from_slice(theta);
-        let th_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
-        self.net.set_params(&th_t)
+        self.step.set_theta(&mut *self.net, theta)
     }
 
     /// One epoch over `set` (0-based `epoch` keys the shuffle and the noise), with the
@@ -427,7 +423,8 @@ impl<T: Real> Trainer<T> {
     ) -> anyhow::Result<EpochStats> {
         let t0 = Instant::now();
         let cfg = &self.cfg;
-        self.opt
+        self.step
+            .opt
             .set_lr_factor(cfg.training.lr_schedule.factor(epoch, cfg.training.epochs));
         let order = shuffled(set.n, self.key.child(1).child(epoch as u64));
         let bs = cfg.training.batch_size;
@@ -438,7 +435,6 @@ impl<T: Real> Trainer<T> {
         let mut wrong = 0usize;
         let mut energies = Vec::with_capacity(nb * bs);
         let mut e = vec![T::zero(); bs];
-        let mut th_t = vec![T::zero(); self.theta.len()];
         for bi in 0..nb {
             if self
                 .stop
@@ -467,10 +463,12 @@ impl<T: Real> Trainer<T> {
                 x0: &x0,
                 nc,
                 cost: &cost,
+                noise: None,
             };
-            let out =
-                self.rule
-                    .gradient(&*self.net, &batch, &self.phases, step_key, &mut self.ws)?;
+            let ws = &mut self.step.ws;
+            let out = self
+                .rule
+                .gradient(&*self.net, &batch, &self.phases, step_key, ws)?;
             for (b, &i) in idx.iter().enumerate() {
                 if argmax(&out.free_state[b * d + out_start..b * d + out_start + out_len])
                     != set.labels[i] as usize
@@ -481,15 +479,14 @@ impl<T: Real> Trainer<T> {
             state_energies(
                 &*self.net,
                 &out.free_state,
-                self.ws.drive(),
+                self.step.ws.drive(),
                 &mut e,
                 &mut energies,
             );
-            self.opt
-                .step_into(&mut self.theta, &out.grad, &self.lr_scale, &mut th_t);
-            self.ws.recycle(out.grad);
-            self.ws.recycle_state(out.free_state);
-            self.net.set_params(&th_t)?;
+            // The energies above are those of the free states under the parameters they were
+            // relaxed with: only now does the step move them.
+            self.step.apply(&mut *self.net, &out.grad)?;
+            self.step.recycle(out);
             if let Some(pb) = pb {
                 pb.inc(1);
             }

@@ -164,10 +164,14 @@ pub(crate) fn check_changes(record: &Path, changes: &[Change]) -> anyhow::Result
 
 /// Trains, writing the run directory; returns the final summary.
 pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainSummary> {
-    match opts.cfg.precision.as_str() {
-        "f64" => train_typed::<f64>(opts),
-        _ => train_typed::<f32>(opts),
+    struct Job<'a>(&'a TrainOptions);
+    impl crate::real::PrecisionJob for Job<'_> {
+        type Output = anyhow::Result<TrainSummary>;
+        fn run<T: Real>(self) -> Self::Output {
+            train_typed::<T>(self.0)
+        }
     }
+    opts.cfg.precision.dispatch(Job(opts))
 }
 
 /// The configured dataset's train and test splits (checked, limited, shape-validated); an
@@ -252,12 +256,12 @@ fn write_checkpoint<T: Real>(
     cfg: &TrainConfig,
     history: &[EpochMetrics],
 ) -> anyhow::Result<()> {
-    let (m, v, t) = tr.opt.state();
+    let (m, v, t) = tr.step.opt.state();
     let blocks = tr.net.param_blocks();
-    let np = tr.theta.len();
+    let np = tr.step.theta.len();
     let mut tensors = checkpoint::tensors_of(&blocks, tr.net.params());
     if !is_f64::<T>() {
-        tensors.push(Tensor::f64("resume.params", &[np], &tr.theta));
+        tensors.push(Tensor::f64("resume.params", &[np], &tr.step.theta));
     }
     tensors.push(Tensor::f64("resume.optimizer_m", &[np], m));
     tensors.push(Tensor::f64("resume.optimizer_v", &[np], v));
@@ -316,7 +320,7 @@ fn read_checkpoint<T: Real>(
         state.history.len(),
         state.epoch
     );
-    let np = tr.theta.len();
+    let np = tr.step.theta.len();
     let master = !is_f64::<T>();
     let extra = ck.params::<f64>(&resume_blocks(np, master))?;
     let theta = if master {
@@ -325,7 +329,8 @@ fn read_checkpoint<T: Real>(
         ck.params::<f64>(&tr.net.param_blocks())?
     };
     let moments = &extra[if master { np } else { 0 }..];
-    tr.opt
+    tr.step
+        .opt
         .set_state(&moments[..np], &moments[np..2 * np], state.optimizer_t);
     tr.set_theta(&theta).with_context(|| {
         format!(

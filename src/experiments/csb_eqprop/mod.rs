@@ -74,10 +74,24 @@ pub fn run(opts: &Options) -> anyhow::Result<CsbSummary> {
         test: &test_set,
         conv: conv_sets.as_ref().map(|(a, b)| (a, b)),
     };
-    let summary = match cfg.train.precision.as_str() {
-        "f64" => run_typed::<f64>(&cfg, &sets, &dir, &opts.console)?,
-        _ => run_typed::<f32>(&cfg, &sets, &dir, &opts.console)?,
-    };
+    struct Job<'a> {
+        cfg: &'a CsbExpConfig,
+        sets: &'a Sets<'a>,
+        dir: &'a RunDir,
+        console: &'a Console,
+    }
+    impl crate::real::PrecisionJob for Job<'_> {
+        type Output = anyhow::Result<CsbSummary>;
+        fn run<T: Real>(self) -> Self::Output {
+            run_typed::<T>(self.cfg, self.sets, self.dir, self.console)
+        }
+    }
+    let summary = cfg.train.precision.dispatch(Job {
+        cfg: &cfg,
+        sets: &sets,
+        dir: &dir,
+        console: &opts.console,
+    })?;
     dir.finish(&serde_json::to_value(&summary)?)?;
     Ok(summary)
 }

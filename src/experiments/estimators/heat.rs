@@ -47,18 +47,9 @@ pub fn protocol(cfg: &HeatConfig, dt: f64, seed: u64) -> anyhow::Result<HeatPoin
     let cost = batch.cost::<f64>(e.output_block().0);
     let nc = 3;
     let mut x = batch.initial_state::<f64>(e.dim());
-    let free = Potential {
-        energy: &e,
-        nudge: None,
-    };
-    let nudged = Potential {
-        energy: &e,
-        nudge: Some(Nudge::new(&cost, 1.0)),
-    };
-    let moved = Potential {
-        energy: &e2,
-        nudge: Some(Nudge::new(&cost, 1.0)),
-    };
+    let free = Potential::new(&e, None);
+    let nudged = Potential::new(&e, Some(Nudge::new(&cost, 1.0)));
+    let moved = Potential::new(&e2, Some(Nudge::new(&cost, 1.0)));
     let lang = Langevin {
         dt,
         steps: (1.0 / dt).round() as usize,

@@ -137,6 +137,7 @@ pub fn sampled(
         x0: &x0,
         nc: 2,
         cost: &c,
+        noise: None,
     };
     let rule = RuleSettings::new(kind, beta).build::<f64>();
     let mut runs = vec![];

@@ -37,6 +37,7 @@ impl System {
             x0: &self.x0,
             nc: self.nc,
             cost: &*self.cost,
+            noise: None,
         }
     }
 }
@@ -173,4 +174,33 @@ pub fn all(seed: u64) -> anyhow::Result<Vec<System>> {
         hopfield_dense(12 + seed)?,
         hopfield_conv(13 + seed)?,
     ])
+}
+
+/// A chain of 5 polynomial oscillators (Bösch et al. 2025's substrate, an energy linear in
+/// its parameters): oscillator 0 clamped to a random input, the squared-error cost on the
+/// last two, parameters perturbed from the initial ones so every family is active. The
+/// score rules run on it; the other rules run on it too.
+pub fn oscillator(seed: u64) -> anyhow::Result<System> {
+    use crate::energy::oscillator::{LinearEnergy, Oscillator, OscillatorConfig, Topology};
+    let mut e = Oscillator::<f64>::new(&OscillatorConfig::new(Topology::Pairs {
+        n: 5,
+        pairs: vec![[0, 1], [1, 2], [2, 3], [3, 4]],
+    }))?;
+    let mut theta: Vec<f64> = e
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + 0.15 * ((i as f64 + 1.0) * (seed as f64 + 1.3)).sin())
+        .collect();
+    e.project(&mut theta);
+    e.set_params(&theta)?;
+    let (x0, cost) = random_batch(4, 5, 1, (3, 2), seed);
+    Ok(System {
+        name: "oscillator",
+        energy: Box::new(e),
+        x0,
+        nc: 1,
+        cost: Box::new(cost),
+        beta: 0.01,
+    })
 }

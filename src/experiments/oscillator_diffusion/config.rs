@@ -2,13 +2,14 @@
 //! the MNIST defaults are built in and shown by `--print-config`).
 //!
 //! Both experiments learn a driving protocol `θ(t)` on a time grid with the sequential
-//! trainer of [`crate::learn::score::train_protocol`] (Bösch et al. 2025, eq. 8 for force
+//! trainer of [`crate::train::protocol::train_protocol`] (Bösch et al. 2025, eq. 8 for force
 //! matching, eqs. 10–12 for CD1) and sample with the reverse-time SDE (eq. 2 run as eq. 6).
 
 use crate::energy::oscillator::{OscillatorConfig, Topology};
 use crate::learn::OptimizerConfig;
 use crate::learn::cd1::Cd1Config;
-use crate::learn::score::{ProtocolTrainConfig, ScoreRule};
+use crate::learn::score::ScoreRule;
+use crate::train::protocol::ProtocolTrainConfig;
 use anyhow::ensure;
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +129,14 @@ pub struct SamplingSection {
     /// Euler–Maruyama step of the reverse-time SDE (stiffness near t = 0 is about
     /// `2 k_BT / s²` for a mode of width `s`: keep `dt · stiffness ≲ 0.1`).
     pub dt: f64,
+    /// Generated samples whose work and heat are measured (the first ones of the sampler:
+    /// same keys, so with a multiple of 64 they are exactly the first generated samples).
+    #[serde(default = "default_energetics_samples")]
+    pub energetics_samples: usize,
+}
+
+fn default_energetics_samples() -> usize {
+    256
 }
 
 /// The 2D Gaussian mixture (TOML table `[data]`).
@@ -234,6 +243,7 @@ impl Default for Gmm2dConfig {
             sampling: SamplingSection {
                 samples: 1000,
                 dt: 0.004,
+                energetics_samples: default_energetics_samples(),
             },
             es_dt: 0.004,
             plot: PlotSection {
@@ -276,6 +286,10 @@ impl Gmm2dConfig {
         self.oscillator.validate()?;
         self.train.validate()?;
         ensure!(self.sampling.samples > 1, "sampling.samples must be > 1");
+        ensure!(
+            self.sampling.energetics_samples > 0,
+            "sampling.energetics_samples must be > 0"
+        );
         crate::config::check::positive("sampling.dt", self.sampling.dt)?;
         crate::config::check::positive("es_dt", self.es_dt)?;
         ensure!(
@@ -332,7 +346,7 @@ pub struct Mnist01Config {
     /// Run seed.
     pub seed: u64,
     /// "f32" or "f64".
-    pub precision: String,
+    pub precision: crate::real::Precision,
     /// Preprocessing.
     pub data: MnistSection,
     /// The lattice (its topology must be a `side × side` grid).
@@ -349,7 +363,7 @@ impl Default for Mnist01Config {
     fn default() -> Self {
         Self {
             seed: 0,
-            precision: "f32".into(),
+            precision: crate::real::Precision::F32,
             data: MnistSection {
                 crop: 4,
                 side: 10,
@@ -395,6 +409,7 @@ impl Default for Mnist01Config {
             sampling: SamplingSection {
                 samples: 1000,
                 dt: 5e-4,
+                energetics_samples: default_energetics_samples(),
             },
             eval: EvalSection {
                 confident_prob: 0.9,
@@ -420,11 +435,6 @@ impl Mnist01Config {
 
     /// Checks every section.
     pub fn validate(&self) -> anyhow::Result<()> {
-        ensure!(
-            self.precision == "f64" || self.precision == "f32",
-            "precision must be \"f64\" or \"f32\" (got {:?})",
-            self.precision
-        );
         let d = &self.data;
         ensure!(
             d.side >= 2 && 2 * d.crop < 28 && (28 - 2 * d.crop) >= d.side,
@@ -442,6 +452,10 @@ impl Mnist01Config {
         self.oscillator.validate()?;
         self.train.validate()?;
         ensure!(self.sampling.samples > 1, "sampling.samples must be > 1");
+        ensure!(
+            self.sampling.energetics_samples > 0,
+            "sampling.energetics_samples must be > 0"
+        );
         crate::config::check::positive("sampling.dt", self.sampling.dt)?;
         ensure!(
             self.eval.confident_prob > 0.5 && self.eval.confident_prob < 1.0,

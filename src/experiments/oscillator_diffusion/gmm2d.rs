@@ -16,8 +16,12 @@
 use super::config::Gmm2dConfig;
 use super::metrics::{Mixture, energy_distance, mode_switches};
 use super::plots::{self, Contours, Field};
+use super::summary::{
+    Boltzmann, Es, Gmm2dClaims, Gmm2dSetup, Gmm2dSummary, Oracle, Sgm, ThetaByFamily,
+};
 use super::{
-    Options, sample_equilibrium_with_progress, sample_reverse_with_progress, train_with_progress,
+    Options, reverse_work_with_progress, sample_equilibrium_with_progress,
+    sample_reverse_with_progress, train_with_progress,
 };
 use crate::config::Layered;
 use crate::dynamics::NoiseKey;
@@ -25,15 +29,15 @@ use crate::dynamics::reverse::{EquilibriumSampling, ReverseSde};
 use crate::energy::Energy;
 use crate::energy::oscillator::{Oscillator, Param};
 use crate::experiments::ExpConfig;
-use crate::learn::score::{QuadraticForm, ScoreRule, batch_key, noise_batch};
+use crate::learn::score::{QuadraticForm, ScoreRule, noise_batch};
 use crate::linalg::{dist, norm};
 use crate::report::json::write_json_atomic;
 use crate::report::npy::write_npy;
 use crate::report::plot::{LinePlot, Series};
 use crate::report::table::{Table, fmt_num};
+use crate::train::protocol::batch_key;
 use anyhow::Context;
 use plotters::prelude::RGBColor;
-use serde_json::{Value, json};
 use std::time::Instant;
 
 /// The resolved configuration of `opts`.
@@ -55,7 +59,7 @@ fn fmt_w(w: [f64; 2]) -> String {
 }
 
 /// Runs the experiment; returns the summary written to `summary.json`.
-pub fn run(opts: &Options) -> anyhow::Result<Value> {
+pub fn run(opts: &Options) -> anyhow::Result<Gmm2dSummary> {
     let cfg = resolve_config(opts)?;
     let dir = opts.run_dir(&cfg.to_toml(), cfg.seed)?;
     let t_start = Instant::now();
@@ -103,11 +107,11 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         let lb = crate::energy::oscillator::LinearEnergy::lower_bounds(&energy);
         q.minimise(&lb, 0.0).ok().map(|th| {
             let got = &proto.params[0];
-            json!({
-                "theta_rel_error": dist(got, &th) / norm(&th),
-                "objective_gap": q.value(got) - q.value(&th),
-                "objective": q.value(&th),
-            })
+            Oracle {
+                theta_rel_error: dist(got, &th) / norm(&th),
+                objective_gap: q.value(got) - q.value(&th),
+                objective: q.value(&th),
+            }
         })
     } else {
         None
@@ -130,6 +134,16 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     )
     .context("reverse-time sampling")?;
     let sgm_s = t1.elapsed().as_secs_f64();
+    let sgm_work = reverse_work_with_progress(
+        &mut energy,
+        proto,
+        cfg.sampling.energetics_samples.min(s),
+        &rsde,
+        root.child(3),
+        "SGM work and heat",
+        &opts.console,
+    )
+    .context("reverse-time sampling (energetics)")?;
 
     // ES: one chain on the static Ê_θ(0) for τ × S.
     energy.set_params(&proto.params[0])?;
@@ -316,56 +330,74 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
     let secs = t_start.elapsed().as_secs_f64();
     let theta0 = &proto.params[0];
     let named = |p: Param| -> Vec<f64> { energy.range(p).map(|i| theta0[i]).collect() };
-    let summary = json!({
-        "experiment": "oscillator-diffusion gmm2d",
-        "paper": "local-learning-rules-physical-generative-models (arXiv:2506.19136), Fig. 1",
-        "seed": cfg.seed,
-        "rule": cfg.rule,
-        "seconds": secs,
-        "seconds_train": train_s,
-        "seconds_sgm_sampling": sgm_s,
-        "seconds_es_sampling": es_s,
-        "setup": {
-            "weights": cfg.data.weights, "means": cfg.data.means, "stds": cfg.data.stds,
-            "train_samples": cfg.data.train_samples, "temperature": kt, "tau": tau,
-            "time_points": proto.times.len(), "steps_per_time_point": cfg.train.steps,
-            "batch": cfg.train.batch, "fixed_batch": cfg.train.fixed_batch,
-            "reverse_dt": cfg.sampling.dt, "es_dt": cfg.es_dt, "es_time": tau * s as f64,
-            "samples": s,
+    let summary = Gmm2dSummary {
+        experiment: "oscillator-diffusion gmm2d".into(),
+        paper: "local-learning-rules-physical-generative-models (arXiv:2506.19136), Fig. 1".into(),
+        seed: cfg.seed,
+        rule: cfg.rule,
+        seconds: secs,
+        seconds_train: train_s,
+        seconds_sgm_sampling: sgm_s,
+        seconds_es_sampling: es_s,
+        setup: Gmm2dSetup {
+            weights: cfg.data.weights,
+            means: cfg.data.means,
+            stds: cfg.data.stds,
+            train_samples: cfg.data.train_samples,
+            temperature: kt,
+            tau,
+            time_points: proto.times.len(),
+            steps_per_time_point: cfg.train.steps,
+            batch: cfg.train.batch,
+            fixed_batch: cfg.train.fixed_batch,
+            reverse_dt: cfg.sampling.dt,
+            es_dt: cfg.es_dt,
+            es_time: tau * s as f64,
+            samples: s,
         },
-        "true_mode_weights": cfg.data.weights,
-        "data_mode_weights": data_w,
-        "sgm": {
-            "mode_weights": sgm_w,
-            "energy_distance": sgm_ed,
+        true_mode_weights: cfg.data.weights,
+        data_mode_weights: data_w,
+        sgm: Sgm {
+            mode_weights: sgm_w,
+            energy_distance: sgm_ed,
+            energetics: sgm_work,
         },
-        "es": {
-            "mode_weights": es_w,
-            "energy_distance": es_ed,
-            "mode_switches": es_switches,
+        es: Es {
+            mode_weights: es_w,
+            energy_distance: es_ed,
+            mode_switches: es_switches,
         },
-        "reference_energy_distance": ref_ed,
-        "boltzmann_t0": {
-            "mode_weights": boltz_w,
-            "mass_in_plot_window": bmass,
-            "barrier_kT": learned_barrier,
+        reference_energy_distance: ref_ed,
+        boltzmann_t0: Boltzmann {
+            mode_weights: boltz_w,
+            mass_in_plot_window: bmass,
+            barrier_kt: learned_barrier,
         },
-        "true_barrier_kT": true_barrier,
-        "theta_t0": {
-            "alpha": named(Param::Alpha), "beta": named(Param::Beta), "gamma": named(Param::Gamma),
-            "f": named(Param::F), "kappa": named(Param::Kappa), "lambda": named(Param::Lambda),
-            "chi": named(Param::Chi), "chi_hat": named(Param::ChiHat),
+        true_barrier_kt: true_barrier,
+        theta_t0: ThetaByFamily {
+            alpha: named(Param::Alpha),
+            beta: named(Param::Beta),
+            gamma: named(Param::Gamma),
+            f: named(Param::F),
+            kappa: named(Param::Kappa),
+            lambda: named(Param::Lambda),
+            chi: named(Param::Chi),
+            chi_hat: named(Param::ChiHat),
         },
-        "oracle_t0": oracle,
-        "final_sm_objective": trained.stats.iter().map(|s| s.sm_objective).collect::<Vec<_>>(),
-        "projected_grad_norm": trained.stats.iter().map(|s| s.projected_grad_norm).collect::<Vec<_>>(),
-        "paper_claims": {
-            "sgm": "samples from both modes with approximately the correct weights",
-            "es": "trapped in the high-probability mode",
+        oracle_t0: oracle,
+        final_sm_objective: trained.stats.iter().map(|s| s.sm_objective).collect(),
+        projected_grad_norm: trained
+            .stats
+            .iter()
+            .map(|s| s.projected_grad_norm)
+            .collect(),
+        paper_claims: Gmm2dClaims {
+            sgm: "samples from both modes with approximately the correct weights".into(),
+            es: "trapped in the high-probability mode".into(),
         },
-    });
+    };
     write_json_atomic(&dir.file("summary.json"), &summary)?;
-    dir.finish(&summary)?;
+    dir.finish(&serde_json::to_value(&summary)?)?;
 
     let mut t = Table::new(
         format!(
@@ -416,13 +448,33 @@ pub fn run(opts: &Options) -> anyhow::Result<Value> {
         "—".into(),
         format!("{} / {}", fmt_num(learned_barrier), fmt_num(true_barrier)),
     ]);
-    if let Some(o) = &oracle {
+    if let Some(o) = &summary.oracle_t0 {
         t.push([
             "θ(0) vs exact minimiser (rel. error)".to_string(),
             "—".into(),
-            fmt_num(o["theta_rel_error"].as_f64().unwrap_or(f64::NAN)),
+            fmt_num(o.theta_rel_error),
         ]);
     }
+    let w = &summary.sgm.energetics;
+    t.push([
+        format!("SGM work / heat per sample (k_BT, {} samples)", w.samples),
+        "—".into(),
+        format!(
+            "{} ± {} / {}",
+            fmt_num(w.work_mean_kbt),
+            fmt_num(w.work_std_kbt),
+            fmt_num(w.heat_mean_kbt)
+        ),
+    ]);
+    t.push([
+        "SGM first law violation, mean / largest".to_string(),
+        "—".into(),
+        format!(
+            "{} / {}",
+            fmt_num(w.first_law_rel_error_mean),
+            fmt_num(w.first_law_rel_error)
+        ),
+    ]);
     opts.console.result(t.to_string());
     opts.console.note(format!("wrote {}", dir.path.display()));
     Ok(summary)

@@ -18,7 +18,12 @@
 use super::config::Mnist01Config;
 use super::metrics::{LabelStats, Logistic, label_stats, nn_hamming, pack};
 use super::plots;
-use super::{Options, sample_reverse_with_progress, train_with_progress};
+use super::summary::{
+    ClassifierAccuracy, Mnist01Claims, Mnist01Setup, Mnist01Summary, Quality, RuleSamples,
+};
+use super::{
+    Options, reverse_work_with_progress, sample_reverse_with_progress, train_with_progress,
+};
 use crate::config::Layered;
 use crate::data::{self, Check, Dataset, ImageSet, Split};
 use crate::dynamics::NoiseKey;
@@ -31,7 +36,6 @@ use crate::report::json::write_json_atomic;
 use crate::report::npy::write_npy;
 use crate::report::table::{Table, fmt_num};
 use anyhow::Context;
-use serde_json::{Value, json};
 use std::time::Instant;
 
 /// The resolved configuration of `opts`.
@@ -100,7 +104,7 @@ fn quality(
     d: usize,
     train_bits: &[u128],
     confident: f64,
-) -> (LabelStats, Value) {
+) -> (LabelStats, Quality) {
     let st = label_stats(clf, bits01, d, confident);
     let nn = nn_hamming(&pack(bits01, d), train_bits);
     let n = nn.len().max(1) as f64;
@@ -110,35 +114,47 @@ fn quality(
     sorted.sort_unstable();
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
     let on = bits01.iter().sum::<f64>() / bits01.len().max(1) as f64;
-    let v = json!({
-        "confident_share": st.confident_share,
-        "class_balance": st.class_balance,
-        "mean_confidence": st.mean_confidence,
-        "nn_distance_mean": mean,
-        "nn_distance_median": median,
-        "exact_copy_share": copies,
-        "on_pixel_share": on,
-        "count": nn.len(),
-    });
-    (st, v)
+    let q = Quality {
+        confident_share: st.confident_share,
+        class_balance: st.class_balance,
+        mean_confidence: st.mean_confidence,
+        nn_distance_mean: mean,
+        nn_distance_median: median,
+        exact_copy_share: copies,
+        on_pixel_share: on,
+        count: nn.len(),
+    };
+    (st, q)
 }
 
 /// Runs the experiment; returns the summary written to `summary.json`.
-pub fn run(opts: &Options) -> anyhow::Result<Value> {
+pub fn run(opts: &Options) -> anyhow::Result<Mnist01Summary> {
     let cfg = resolve_config(opts)?;
     let data_dir =
         data::data_dir(opts.data_dir.as_deref()).context("mnist01 needs the real MNIST files")?;
-    match cfg.precision.as_str() {
-        "f64" => run_typed::<f64>(&cfg, opts, &data_dir),
-        _ => run_typed::<f32>(&cfg, opts, &data_dir),
+    struct Job<'a> {
+        cfg: &'a Mnist01Config,
+        opts: &'a Options,
+        data_dir: &'a std::path::Path,
     }
+    impl crate::real::PrecisionJob for Job<'_> {
+        type Output = anyhow::Result<Mnist01Summary>;
+        fn run<T: Real>(self) -> Self::Output {
+            run_typed::<T>(self.cfg, self.opts, self.data_dir)
+        }
+    }
+    cfg.precision.dispatch(Job {
+        cfg: &cfg,
+        opts,
+        data_dir: &data_dir,
+    })
 }
 
 fn run_typed<T: Real>(
     cfg: &Mnist01Config,
     opts: &Options,
     data_dir: &std::path::Path,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Mnist01Summary> {
     let t_start = Instant::now();
     let train = data::load(data_dir, Dataset::Mnist, Split::Train, Check::Published)
         .context("loading MNIST (train)")?;
@@ -177,7 +193,7 @@ fn run_typed<T: Real>(
         temperature: kt,
     };
     let s = cfg.sampling.samples;
-    let mut results = serde_json::Map::new();
+    let mut results: Vec<RuleSamples> = Vec::new();
     let mut grids: Vec<(String, Vec<f64>, (f64, f64))> = vec![(
         "real (test)".into(),
         xte.iter().take(64 * d).copied().collect(),
@@ -215,43 +231,51 @@ fn run_typed<T: Real>(
         );
         let sample_s = t1.elapsed().as_secs_f64();
         write_json_atomic(&dir.file(&format!("protocol_{name}.json")), &trained)?;
+        let final_sm_objective: Vec<f64> = trained.stats.iter().map(|s| s.sm_objective).collect();
         let smp = match smp {
             Ok(v) => v,
             Err(e) => {
-                results.insert(
-                    name.into(),
-                    json!({"diverged": e.to_string(), "seconds_train": train_s}),
-                );
+                results.push(RuleSamples {
+                    diverged: Some(e.to_string()),
+                    seconds_train: train_s,
+                    seconds_sampling: None,
+                    train_steps_per_second: None,
+                    quality: None,
+                    rms_distance_to_binary: None,
+                    final_sm_objective,
+                    energetics: None,
+                });
                 rows_tbl.push((name, None, train_s, sample_s));
                 continue;
             }
         };
+        let energetics = reverse_work_with_progress(
+            &mut energy,
+            &trained.protocol,
+            cfg.sampling.energetics_samples.min(s),
+            &rsde,
+            root.child(20),
+            &format!("mnist01 work and heat ({name})"),
+            &opts.console,
+        )
+        .ok();
         let raw: Vec<f64> = smp.iter().map(|v| v.f64()).collect();
         let bin: Vec<f64> = raw.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
         let raw32: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
         write_npy(&dir.file(&format!("samples_{name}.npy")), &raw32, s, d)?;
-        let (st, mut q) = quality(&clf, &bin, d, &train_bits, cfg.eval.confident_prob);
+        let (st, q) = quality(&clf, &bin, d, &train_bits, cfg.eval.confident_prob);
         let rms_from_binary =
             (raw.iter().map(|&v| (v.abs() - a).powi(2)).sum::<f64>() / raw.len() as f64).sqrt();
-        let o = q.as_object_mut().expect("object");
-        o.insert("seconds_train".into(), json!(train_s));
-        o.insert("seconds_sampling".into(), json!(sample_s));
-        o.insert(
-            "train_steps_per_second".into(),
-            json!(cfg.train.total_steps() as f64 / train_s),
-        );
-        o.insert("rms_distance_to_binary".into(), json!(rms_from_binary));
-        o.insert(
-            "final_sm_objective".into(),
-            json!(
-                trained
-                    .stats
-                    .iter()
-                    .map(|s| s.sm_objective)
-                    .collect::<Vec<_>>()
-            ),
-        );
-        results.insert(name.into(), q.clone());
+        results.push(RuleSamples {
+            diverged: None,
+            seconds_train: train_s,
+            seconds_sampling: Some(sample_s),
+            train_steps_per_second: Some(cfg.train.total_steps() as f64 / train_s),
+            quality: Some(q.clone()),
+            rms_distance_to_binary: Some(rms_from_binary),
+            final_sm_objective,
+            energetics,
+        });
         grids.push((
             format!("{name} (raw)"),
             raw[..64.min(s) * d].to_vec(),
@@ -280,33 +304,48 @@ fn run_typed<T: Real>(
     )?;
 
     let secs = t_start.elapsed().as_secs_f64();
-    let mut summary = json!({
-        "experiment": "oscillator-diffusion mnist01",
-        "paper": "local-learning-rules-physical-generative-models (arXiv:2506.19136), Fig. 2",
-        "seed": cfg.seed,
-        "precision": cfg.precision,
-        "seconds": secs,
-        "setup": {
-            "side": side, "oscillators": d, "pairs": Oscillator::<T>::new(&cfg.oscillator)?.n_pairs(),
-            "train_images": ytr.len(), "test_images": yte.len(), "threshold": cfg.data.threshold,
-            "temperature": kt, "times": cfg.train.grid.times(), "steps_per_time_point": cfg.train.steps,
-            "first_steps": cfg.train.first_steps, "batch": cfg.train.batch,
-            "cd1": cfg.train.cd1, "reverse_dt": cfg.sampling.dt, "samples": s,
+    let mut results = results.into_iter();
+    let (force_matching, cd1) = (
+        results.next().expect("two rules"),
+        results.next().expect("two rules"),
+    );
+    let summary = Mnist01Summary {
+        experiment: "oscillator-diffusion mnist01".into(),
+        paper: "local-learning-rules-physical-generative-models (arXiv:2506.19136), Fig. 2".into(),
+        seed: cfg.seed,
+        precision: cfg.precision,
+        seconds: secs,
+        setup: Mnist01Setup {
+            side,
+            oscillators: d,
+            pairs: Oscillator::<T>::new(&cfg.oscillator)?.n_pairs(),
+            train_images: ytr.len(),
+            test_images: yte.len(),
+            threshold: cfg.data.threshold,
+            temperature: kt,
+            times: cfg.train.grid.times(),
+            steps_per_time_point: cfg.train.steps,
+            first_steps: cfg.train.first_steps,
+            batch: cfg.train.batch,
+            cd1: cfg.train.cd1,
+            reverse_dt: cfg.sampling.dt,
+            samples: s,
         },
-        "classifier": {"train_accuracy": acc_train, "test_accuracy": acc_test},
-        "train_class_balance": train_balance,
-        "real_test": real_q,
-        "paper_claims": {
-            "samples": "a 10x10 oscillator network samples binarized 0s and 1s",
-            "rules": "force matching is more faithful than CD1 at scale",
+        classifier: ClassifierAccuracy {
+            train_accuracy: acc_train,
+            test_accuracy: acc_test,
         },
-    });
-    let o = summary.as_object_mut().expect("object");
-    for (k, v) in results {
-        o.insert(k, v);
-    }
+        train_class_balance: train_balance,
+        real_test: real_q.clone(),
+        force_matching,
+        cd1,
+        paper_claims: Mnist01Claims {
+            samples: "a 10x10 oscillator network samples binarized 0s and 1s".into(),
+            rules: "force matching is more faithful than CD1 at scale".into(),
+        },
+    };
     write_json_atomic(&dir.file("summary.json"), &summary)?;
-    dir.finish(&summary)?;
+    dir.finish(&serde_json::to_value(&summary)?)?;
 
     let mut t = Table::new(
         format!(
@@ -329,7 +368,7 @@ fn run_typed<T: Real>(
         "real test images (reference)".to_string(),
         fmt_num(real_st.confident_share),
         fmt_num(real_st.class_balance),
-        fmt_num(real_q["nn_distance_mean"].as_f64().unwrap_or(f64::NAN)),
+        fmt_num(real_q.nn_distance_mean),
         "—".into(),
         "—".into(),
     ]);
@@ -339,7 +378,7 @@ fn run_typed<T: Real>(
                 name.to_string(),
                 fmt_num(st.confident_share),
                 fmt_num(st.class_balance),
-                fmt_num(q["nn_distance_mean"].as_f64().unwrap_or(f64::NAN)),
+                fmt_num(q.nn_distance_mean),
                 fmt_num(ts),
                 fmt_num(ss),
             ]),
@@ -358,6 +397,23 @@ fn run_typed<T: Real>(
         "classifier test accuracy {:.4}; training set share of \"1\" {:.3}; paper: 10×10 oscillators sample 0s and 1s, force matching more faithful than CD1",
         acc_test, train_balance
     ));
+    for (name, r) in [
+        ("force_matching", &summary.force_matching),
+        ("cd1", &summary.cd1),
+    ] {
+        if let Some(w) = &r.energetics {
+            opts.console.result(format!(
+                "{name}: work the backwards protocol does per generated sample {} ± {} k_BT, \
+                 heat to the bath {} k_BT ({} samples; first-law violation mean {}, largest {})",
+                fmt_num(w.work_mean_kbt),
+                fmt_num(w.work_std_kbt),
+                fmt_num(w.heat_mean_kbt),
+                w.samples,
+                fmt_num(w.first_law_rel_error_mean),
+                fmt_num(w.first_law_rel_error)
+            ));
+        }
+    }
     opts.console.note(format!("wrote {}", dir.path.display()));
     Ok(summary)
 }

@@ -20,10 +20,13 @@ pub mod gmm2d;
 pub mod metrics;
 pub mod mnist01;
 pub mod plots;
+pub mod summary;
 
 pub use config::{Gmm2dConfig, Mnist01Config};
+pub use summary::Summary;
 
 use crate::config::Layered;
+use crate::dynamics::energetics::{SampleEnergetics, reverse_energetics};
 use crate::dynamics::reverse::{
     EquilibriumSampling, ReverseSde, ReverseWorkspace, gaussian_init, reverse_integrate,
     sample_equilibrium,
@@ -31,9 +34,9 @@ use crate::dynamics::reverse::{
 use crate::dynamics::{Diverged, NoiseKey, Workspace};
 use crate::energy::Energy;
 use crate::energy::oscillator::{LinearEnergy, OscillatorProtocol};
-use crate::learn::score::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
 use crate::real::Real;
 use crate::report::console::Console;
+use crate::train::protocol::{ProtocolTrainConfig, TrainedProtocol, train_protocol};
 use indicatif::ProgressBar;
 
 pub use super::ExpOptions as Options;
@@ -45,7 +48,7 @@ pub fn bar(console: &Console, len: u64, msg: &str) -> ProgressBar {
 }
 
 /// [`train_protocol`] with a progress bar over all optimizer steps.
-pub fn train_with_progress<T: Real, E: LinearEnergy<T> + ?Sized>(
+pub fn train_with_progress<T: Real, E: LinearEnergy<T>>(
     energy: &mut E,
     data: &[T],
     cfg: &ProtocolTrainConfig,
@@ -84,7 +87,7 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     gaussian_init(&mut x, d, cfg.temperature, key.child(0));
     let (steps, _) = cfg.steps(protocol.tau());
     let pb = bar(console, steps as u64, label);
-    let mut obs = |_k: usize, _x: &[T]| pb.inc(1);
+    let mut obs = |_k: usize, _x: &[T], _e: &E| pb.inc(1);
     let r = reverse_integrate(
         energy,
         protocol,
@@ -96,6 +99,38 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     );
     pb.finish_and_clear();
     r.map(|()| x)
+}
+
+/// The work the backwards protocol does on the first `n` samples of
+/// [`sample_reverse_with_progress`] with the same key (exactly those samples when `n` is a
+/// multiple of the 64-sample noise chunk), and their heat
+/// ([`crate::dynamics::energetics::reverse_energetics`]), with a progress bar.
+pub fn reverse_work_with_progress<T: Real, E: Energy<T>>(
+    energy: &mut E,
+    protocol: &OscillatorProtocol,
+    n: usize,
+    cfg: &ReverseSde,
+    key: NoiseKey,
+    label: &str,
+    console: &Console,
+) -> Result<SampleEnergetics, Diverged> {
+    let d = energy.dim();
+    let mut x = vec![T::zero(); n * d];
+    gaussian_init(&mut x, d, cfg.temperature, key.child(0));
+    let (steps, _) = cfg.steps(protocol.tau());
+    let pb = bar(console, steps as u64, label);
+    let mut tick = |_k: usize| pb.inc(1);
+    let en = reverse_energetics(
+        energy,
+        protocol,
+        &mut x,
+        cfg,
+        key.child(1),
+        &mut ReverseWorkspace::new(),
+        Some(&mut tick),
+    );
+    pb.finish_and_clear();
+    Ok(SampleEnergetics::of(&en?, cfg.temperature))
 }
 
 /// The equilibrium-sampling baseline ([`crate::dynamics::reverse::sample_equilibrium`]:
@@ -143,9 +178,9 @@ pub fn config_toml(which: Which, opts: &Options) -> anyhow::Result<String> {
 }
 
 /// Runs `which`; returns the summary written to `summary.json`.
-pub fn run(which: Which, opts: &Options) -> anyhow::Result<serde_json::Value> {
-    match which {
-        Which::Gmm2d => gmm2d::run(opts),
-        Which::Mnist01 => mnist01::run(opts),
-    }
+pub fn run(which: Which, opts: &Options) -> anyhow::Result<Summary> {
+    Ok(match which {
+        Which::Gmm2d => Summary::Gmm2d(Box::new(gmm2d::run(opts)?)),
+        Which::Mnist01 => Summary::Mnist01(Box::new(mnist01::run(opts)?)),
+    })
 }

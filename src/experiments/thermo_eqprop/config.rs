@@ -21,7 +21,7 @@ pub struct ThermoConfig {
     /// Run seed (parameters, data and noise streams are all keyed by it).
     pub seed: u64,
     /// Floating-point precision of the simulation: "f64" (the paper) or "f32".
-    pub precision: String,
+    pub precision: crate::real::Precision,
     /// Samples per batch.
     pub batch_size: usize,
     /// The substrate.
@@ -120,7 +120,7 @@ impl Default for ThermoConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            precision: "f64".into(),
+            precision: crate::real::Precision::F64,
             batch_size: 64,
             substrate: BilinearConfig {
                 quartic: 0.25,
@@ -230,11 +230,6 @@ impl ThermoConfig {
 
     /// Checks every section, with errors naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        ensure!(
-            self.precision == "f64" || self.precision == "f32",
-            "precision must be \"f64\" or \"f32\" (got {:?})",
-            self.precision
-        );
         ensure!(self.batch_size > 0, "batch_size must be > 0");
         self.substrate.validate()?;
         self.data.validate()?;

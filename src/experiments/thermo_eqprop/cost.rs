@@ -19,13 +19,13 @@ use crate::energy::Energy;
 use crate::energy::bilinear::Bilinear;
 use crate::real::Real;
 use faer::{Mat, Side};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Boltzmann constant, J/K.
 pub const K_B: f64 = 1.380_649e-23;
 
 /// Costs at one stiffness.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CostPoint {
     /// Stiffness `a`.
     pub stiffness: f64,
@@ -40,7 +40,7 @@ pub struct CostPoint {
 }
 
 /// Cost results.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cost {
     /// At the configured stiffness.
     pub nominal: CostPoint,
@@ -114,10 +114,7 @@ fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
     let p = ctx.batch(stream::E1, 1);
     let beta = T::of(ctx.cfg.e1.beta);
     let dynamics = ctx.cfg.dynamics;
-    let free = Potential {
-        energy: &ctx.energy,
-        nudge: None,
-    };
+    let free = Potential::new(&ctx.energy, None);
     let mut ws = Workspace::new();
     let key = ctx.key.child(stream::E1).child(1 << 20);
     let mut xf = p.x0.clone();
@@ -135,10 +132,7 @@ fn measured_heat<T: Real>(ctx: &Ctx<'_, T>) -> anyhow::Result<Heat> {
     let mut first_law = en.first_law_rel_error(&free);
     for (sign, stream) in [(1.0, 1), (-1.0, 2)] {
         let nudge = Some(Nudge::new(&p.cost, T::of(sign) * beta));
-        let u = Potential {
-            energy: &ctx.energy,
-            nudge,
-        };
+        let u = Potential::new(&ctx.energy, nudge);
         let mut x = xf.clone();
         let mut en = Energetics::new(&free, &x, ctx.nc);
         en.switch(&free, &u);

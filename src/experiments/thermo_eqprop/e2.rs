@@ -20,10 +20,10 @@ use crate::learn::{EqProp, Estimator, PhaseSpec};
 use crate::linalg::{dist, loglog_slope, mean_std};
 use crate::real::Real;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bias curve of one estimator against one reference.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Curve {
     /// `‖E[g_β] − ref‖` per β.
     pub bias: Vec<f64>,
@@ -32,7 +32,7 @@ pub struct Curve {
 }
 
 /// Both estimators against one reference.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Regime {
     /// One-sided estimator.
     pub one_sided: Curve,
@@ -41,7 +41,7 @@ pub struct Regime {
 }
 
 /// E2 results.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct E2 {
     /// β grid.
     pub betas: Vec<f64>,

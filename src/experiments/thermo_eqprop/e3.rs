@@ -19,13 +19,14 @@ use crate::energy::Energy;
 use crate::learn::exact::mean_cost;
 use crate::learn::rule::{Batch, Phases, Rule};
 use crate::learn::{EqProp, Estimator, Optimizer, PhaseSpec, RuleKind, RuleSettings};
-use crate::linalg::{cosine, dist, loglog_slope};
+use crate::linalg::{cosine, dist, loglog_slope, norm};
 use crate::real::Real;
+use crate::train::step::Stepper;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bias–variance results.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BiasVariance {
     /// β grid.
     pub betas: Vec<f64>,
@@ -54,7 +55,7 @@ pub struct BiasVariance {
 }
 
 /// One evaluation point of a training run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EvalPoint {
     /// Optimizer step.
     pub step: usize,
@@ -65,10 +66,21 @@ pub struct EvalPoint {
     /// Cosine of the run's gradient estimate with the BPTT gradient, both on the validation
     /// batch with the same free-phase noise (1 for the exact run).
     pub alignment: f64,
+    /// `‖g_BPTT‖`: the norm of the exact gradient of the K-step readout on the validation
+    /// batch (it shrinks as training approaches the loss floor).
+    pub grad_norm: f64,
+    /// `‖g − g_BPTT‖`: how far the run's estimate is from it (its finite-β, finite-budget and
+    /// noise error; 0 for the exact run). The alignment falls when this stays while
+    /// `grad_norm` shrinks.
+    pub estimator_error_norm: f64,
+    /// `‖g_implicit‖`, the exact gradient of the equilibrium loss.
+    pub equilibrium_grad_norm: f64,
+    /// `‖g_BPTT − g_implicit‖`: the bias of the K-step budget itself.
+    pub budget_bias_norm: f64,
 }
 
 /// One training run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Run {
     /// "symmetric", "one_sided" or "exact" (backprop through the K steps).
     pub method: String,
@@ -82,7 +94,7 @@ pub struct Run {
 }
 
 /// E3 results.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct E3 {
     /// Bias–variance curves.
     pub bias_variance: BiasVariance,
@@ -223,13 +235,22 @@ pub fn log_parabola_min(x: &[f64], y: &[f64]) -> f64 {
     (-b / (2.0 * a)).clamp(x0, x2).exp()
 }
 
+/// What one evaluation measures without the run's rule: the two validation losses and the
+/// equilibrium (implicit) gradient.
+struct Losses {
+    equilibrium: f64,
+    finite: f64,
+    implicit: Vec<f64>,
+}
+
 fn evaluate<T: Real, E: Energy<T>>(
     ctx: &Ctx<'_, T>,
     energy: &E,
     valid: &super::ctx::Prepared<T>,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<Losses> {
     let d = energy.dim();
     let xeq = ctx.equilibrium(energy, valid)?;
+    let implicit = crate::learn::exact::implicit_gradient(energy, &xeq, ctx.nc, &valid.cost);
     let mut xk = valid.x0.clone();
     let dyn0 = ctx.dynamics(ctx.cfg.dynamics.steps, 0.0);
     crate::dynamics::relax(
@@ -245,10 +266,11 @@ fn evaluate<T: Real, E: Energy<T>>(
         &mut Workspace::new(),
         None,
     )?;
-    Ok((
-        mean_cost(&valid.cost, &xeq, d),
-        mean_cost(&valid.cost, &xk, d),
-    ))
+    Ok(Losses {
+        equilibrium: mean_cost(&valid.cost, &xeq, d),
+        finite: mean_cost(&valid.cost, &xk, d),
+        implicit,
+    })
 }
 
 fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
@@ -257,8 +279,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
     let k = ctx.cfg.dynamics.steps;
     let dyn_ = ctx.dynamics(k, temp);
     let mut energy = ctx.energy.clone();
-    let mut theta: Vec<f64> = energy.params().iter().map(|v| v.f64()).collect();
-    let mut opt = Optimizer::new(tc.optimizer, theta.len());
+    let mut stepper = Stepper::new(Optimizer::new(tc.optimizer, energy.n_params()), &energy);
     let valid = ctx.batch_n(stream::VALID, 0, tc.eval_batch);
     let mut ws = Workspace::new();
     let mut evals = vec![];
@@ -278,52 +299,62 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
             x0: &p.x0,
             nc: ctx.nc,
             cost: &p.cost,
+            noise: None,
         };
         Ok(rule.gradient(energy, &batch, &phases, key, ws)?.grad)
     };
+    // Evaluates at `step` (every `eval_every` steps), then takes one training step.
     let mut step_fn = |step: usize,
                        energy: &mut crate::energy::bilinear::Bilinear<T>,
+                       stepper: &mut Stepper<T>,
                        evals: &mut Vec<EvalPoint>|
-     -> anyhow::Result<Vec<f64>> {
+     -> anyhow::Result<()> {
         if step.is_multiple_of(tc.eval_every) {
             // Alignment is measured on the (larger) validation batch, so that it reflects the
             // estimator rather than the sampling noise of one training batch.
-            let (le, lf) = evaluate(ctx, &*energy, &valid)?;
+            let l = evaluate(ctx, &*energy, &valid)?;
             let key = ctx.key.child(stream::VALID).child(1 + step as u64);
-            let alignment = if kind == RuleKind::Bptt {
-                1.0
+            let gb = grad(&*exact, energy, &valid, key, &mut ws)?;
+            let g = if kind == RuleKind::Bptt {
+                gb.clone()
             } else {
-                let gb = grad(&*exact, energy, &valid, key, &mut ws)?;
-                cosine(&grad(&*rule, energy, &valid, key, &mut ws)?, &gb)
+                grad(&*rule, energy, &valid, key, &mut ws)?
             };
             evals.push(EvalPoint {
                 step,
-                loss_equilibrium: le,
-                loss_finite: lf,
-                alignment,
+                loss_equilibrium: l.equilibrium,
+                loss_finite: l.finite,
+                alignment: if kind == RuleKind::Bptt {
+                    1.0
+                } else {
+                    cosine(&g, &gb)
+                },
+                grad_norm: norm(&gb),
+                estimator_error_norm: dist(&g, &gb),
+                equilibrium_grad_norm: norm(&l.implicit),
+                budget_bias_norm: dist(&gb, &l.implicit),
             });
+        }
+        if step == tc.steps {
+            return Ok(());
         }
         let p = ctx.batch(stream::TRAIN, step as u64);
         let key = ctx.key.child(stream::TRAIN).child(100_000 + step as u64);
-        grad(&*rule, energy, &p, key, &mut ws)
+        let batch = Batch {
+            x0: &p.x0,
+            nc: ctx.nc,
+            cost: &p.cost,
+            noise: None,
+        };
+        let est = stepper.step(&*rule, energy, &batch, &phases, key)?;
+        stepper.recycle(est);
+        Ok(())
     };
     let mut diverged = None;
     for step in 0..=tc.steps {
-        match step_fn(step, &mut energy, &mut evals) {
-            Ok(g) => {
-                if step < tc.steps {
-                    opt.step(&mut theta, &g);
-                    let th: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
-                    if let Err(e) = energy.set_params(&th) {
-                        diverged = Some(format!("step {step}: {e:#}"));
-                        break;
-                    }
-                }
-            }
-            Err(e) => {
-                diverged = Some(format!("step {step}: {e:#}"));
-                break;
-            }
+        if let Err(e) = step_fn(step, &mut energy, &mut stepper, &mut evals) {
+            diverged = Some(format!("step {step}: {e:#}"));
+            break;
         }
         ctx.pb.inc(1);
     }
@@ -331,7 +362,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
         method: method_label(kind).to_string(),
         evals,
         diverged,
-        theta,
+        theta: stepper.theta,
     }
 }
 

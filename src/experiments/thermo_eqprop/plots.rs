@@ -316,3 +316,89 @@ pub fn cost(out: &Path, r: &Cost) -> anyhow::Result<()> {
     .hline(1e4, "paper 1e4");
     save_grid_png(&out.join("cost_accounting.png"), &[e, adv], 2)
 }
+
+/// The measured reasons behind the deltas to the paper: the one-sided cosine against the
+/// relaxation time `K·dt` and against the free-phase residual at the start of the nudge,
+/// with the unfinished relaxation removed beside it; and the gradient norm and the
+/// estimator's error norm over training (the alignment of E3 is their balance).
+pub fn explained(out: &Path, r1: &E1, r3: &E3, dt: f64) -> anyhow::Result<()> {
+    let kc = &r1.k_curve;
+    let t: Vec<f64> = kc.iter().map(|p| p.x * dt).collect();
+    let res: Vec<f64> = kc.iter().map(|p| p.free_residual_rms).collect();
+    let col = |f: fn(&super::e1::CurvePoint) -> f64| kc.iter().map(f).collect::<Vec<_>>();
+    let vs_time = LinePlot::new(
+        "E1: one-sided cosine vs relaxation time",
+        "K·dt",
+        "cosine with BPTT(K)",
+    )
+    .log_x()
+    .series(Series::line("one-sided", zip(&t, &col(|p| p.one_sided.0))))
+    .series(Series::line(
+        "one-sided, drift removed",
+        zip(&t, &col(|p| p.one_sided_drift_corrected.0)),
+    ))
+    .series(Series::line("symmetric", zip(&t, &col(|p| p.symmetric.0))).dashed())
+    .hline(0.0, "");
+    let vs_res = LinePlot::new(
+        "E1: one-sided cosine vs free-phase residual",
+        "RMS force at the start of the nudge",
+        "cosine with BPTT(K)",
+    )
+    .log_x()
+    .series(Series::points(
+        "one-sided",
+        zip(&res, &col(|p| p.one_sided.0)),
+    ))
+    .series(Series::points(
+        "one-sided, drift removed",
+        zip(&res, &col(|p| p.one_sided_drift_corrected.0)),
+    ))
+    .hline(0.0, "");
+    let carried = LinePlot::new(
+        "E1: what the nudged phase carries over from the free phase",
+        "K·dt",
+        "size",
+    )
+    .log_x()
+    .log_y()
+    .series(Series::line(
+        "‖Δ‖ / (β ‖g_BPTT‖), unfinished relaxation over β",
+        zip(&t, &col(|p| p.drift_to_gradient)),
+    ))
+    .series(Series::line("RMS residual force", zip(&t, &res)).dashed());
+    let mut norms = LinePlot::new(
+        "E3: gradient norm and estimator error over training",
+        "step",
+        "norm (validation batch)",
+    )
+    .log_y();
+    for (i, run) in r3.runs.iter().enumerate() {
+        let s: Vec<f64> = run.evals.iter().map(|e| e.step as f64).collect();
+        let v = |f: fn(&super::e3::EvalPoint) -> f64| run.evals.iter().map(f).collect::<Vec<_>>();
+        if i == 0 {
+            norms = norms
+                .series(Series::line(
+                    format!("‖g_BPTT‖ ({} run)", run.method),
+                    zip(&s, &v(|e| e.grad_norm)),
+                ))
+                .series(
+                    Series::line(
+                        "‖g_BPTT − g_implicit‖ (budget bias)",
+                        zip(&s, &v(|e| e.budget_bias_norm)),
+                    )
+                    .dashed(),
+                );
+        }
+        if run.method != "exact" {
+            norms = norms.series(Series::line(
+                format!("‖g − g_BPTT‖ {}", run.method),
+                zip(&s, &v(|e| e.estimator_error_norm)),
+            ));
+        }
+    }
+    save_grid_png(
+        &out.join("explained.png"),
+        &[vs_time, vs_res, carried, norms],
+        2,
+    )
+}

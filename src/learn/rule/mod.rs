@@ -9,17 +9,24 @@
 //! refuses it with [`RuleError::Unsupported`], naming both.
 
 mod bptt;
+mod cd1;
 mod contrastive;
 mod coupled;
+mod dsm;
 mod eqprop;
 mod finite_nudge;
+mod force_matching;
 mod implicit;
+mod score;
 
 pub use bptt::Bptt;
+pub use cd1::Cd1;
 pub use contrastive::Contrastive;
 pub use coupled::Coupled;
+pub use dsm::Dsm;
 pub use eqprop::EqPropRule;
 pub use finite_nudge::{FiniteNudge, FiniteNudgeForm, gauss_legendre};
+pub use force_matching::ForceMatching;
 pub use implicit::Implicit;
 
 use crate::dynamics::{Diverged, NoiseKey, Workspace};
@@ -35,8 +42,12 @@ pub struct Batch<'a, T> {
     pub x0: &'a [T],
     /// Length of the clamped prefix.
     pub nc: usize,
-    /// The cost whose batch mean the gradient is of.
+    /// The cost whose batch mean the gradient is of ([`crate::energy::cost::NoCost`] for a
+    /// generative batch: the score rules' objective is the samples' score-matching loss).
     pub cost: &'a dyn Cost<T>,
+    /// The forward-process noise `ε` that produced the states from clean data,
+    /// `x = e^{−t} x_0 + σ_t ε` (`B × D`): denoising score matching regresses on it.
+    pub noise: Option<&'a [T]>,
 }
 
 /// How a rule's phases are relaxed: the free phase and the nudged (or clamped) phases.
@@ -132,6 +143,13 @@ pub enum RuleKind {
     Contrastive,
     /// Coupled learning (Stern et al. 2021): the output clamped to `η y + (1 − η) s_out`.
     Coupled,
+    /// Local force matching (Bösch et al. 2025, eq. 8) on the batch's states, for an energy
+    /// linear in its parameters.
+    ForceMatching,
+    /// Denoising score matching on the batch's noised states and their noise.
+    Dsm,
+    /// Contrastive divergence with one step (Bösch et al. 2025, eqs. 10–12).
+    Cd1,
 }
 
 /// The settings every rule may read, from a config.
@@ -147,6 +165,10 @@ pub struct RuleSettings {
     pub nodes: usize,
     /// The clamping fraction η of `coupled`.
     pub eta: f64,
+    /// The noise scale `σ_t` of `dsm`.
+    pub sigma: f64,
+    /// The one-step settings of `cd1`.
+    pub cd1: crate::learn::cd1::Cd1Config,
 }
 
 impl RuleKind {
@@ -163,6 +185,9 @@ impl RuleKind {
             RuleKind::FiniteNudgeCovariance => "finite_nudge_covariance",
             RuleKind::Contrastive => "contrastive",
             RuleKind::Coupled => "coupled",
+            RuleKind::ForceMatching => "force_matching",
+            RuleKind::Dsm => "dsm",
+            RuleKind::Cd1 => "cd1",
         }
     }
 
@@ -178,7 +203,7 @@ impl RuleKind {
     }
 
     /// Every rule, in the order reports list them.
-    pub fn all() -> [RuleKind; 10] {
+    pub fn all() -> [RuleKind; 13] {
         [
             RuleKind::OneSided,
             RuleKind::Negative,
@@ -190,7 +215,19 @@ impl RuleKind {
             RuleKind::FiniteNudgeCovariance,
             RuleKind::Contrastive,
             RuleKind::Coupled,
+            RuleKind::ForceMatching,
+            RuleKind::Dsm,
+            RuleKind::Cd1,
         ]
+    }
+
+    /// Whether this is a score rule (force matching, DSM, CD1): its objective is the
+    /// score-matching loss of the batch's states, not a cost on a relaxed output.
+    pub fn is_score(self) -> bool {
+        matches!(
+            self,
+            RuleKind::ForceMatching | RuleKind::Dsm | RuleKind::Cd1
+        )
     }
 }
 
@@ -219,7 +256,8 @@ impl From<Estimator> for RuleKind {
 }
 
 impl RuleSettings {
-    /// The rule `kind` at strength `beta`, standard formula, 8 quadrature nodes, η = 0.5.
+    /// The rule `kind` at strength `beta`, standard formula, 8 quadrature nodes, η = 0.5,
+    /// σ = 1 and the default CD1 settings.
     pub fn new(kind: RuleKind, beta: f64) -> Self {
         Self {
             kind,
@@ -227,7 +265,21 @@ impl RuleSettings {
             formula: Formula::Standard,
             nodes: 8,
             eta: 0.5,
+            sigma: 1.0,
+            cd1: crate::learn::cd1::Cd1Config::default(),
         }
+    }
+
+    /// The same settings with the given DSM noise scale `σ_t`.
+    pub fn with_sigma(mut self, sigma: f64) -> Self {
+        self.sigma = sigma;
+        self
+    }
+
+    /// The same settings with the given CD1 settings.
+    pub fn with_cd1(mut self, cd1: crate::learn::cd1::Cd1Config) -> Self {
+        self.cd1 = cd1;
+        self
     }
 
     /// The same settings with the given coupled-learning fraction η.
@@ -263,6 +315,9 @@ impl RuleSettings {
             RuleKind::FiniteNudgeCovariance => nudge(FiniteNudgeForm::Covariance(self.nodes)),
             RuleKind::Contrastive => Box::new(Contrastive),
             RuleKind::Coupled => Box::new(Coupled { eta: self.eta }),
+            RuleKind::ForceMatching => Box::new(ForceMatching),
+            RuleKind::Dsm => Box::new(Dsm { sigma: self.sigma }),
+            RuleKind::Cd1 => Box::new(Cd1 { cfg: self.cd1 }),
             _ => Box::new(Implicit),
         }
     }
