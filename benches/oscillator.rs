@@ -109,7 +109,7 @@ fn main() {
         });
         grp.bench_function("cd1_8draws_10x10_b512_f32", |b| {
             b.iter(|| {
-                cd1_grad(&e, &x, kt, &cd1, NoiseKey::new(0, 0), 0, &mut ws, &mut g);
+                cd1_grad(&e, &x, kt, &cd1, NoiseKey::new(0, 0), &mut ws, &mut g);
                 black_box(g[0])
             })
         });
@@ -149,7 +149,7 @@ fn main() {
     let mut g2 = vec![0.0; g.len()];
     let cd = 1.0
         / time_it(
-            || cd1_grad(&e, &x, kt, &cd1, NoiseKey::new(0, 0), 0, &mut ws2, &mut g2),
+            || cd1_grad(&e, &x, kt, &cd1, NoiseKey::new(0, 0), &mut ws2, &mut g2),
             20,
         );
     let rev = 1.0

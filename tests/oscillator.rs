@@ -18,8 +18,8 @@ use physlearn::energy::oscillator::{
 use physlearn::learn::OptimizerConfig;
 use physlearn::learn::cd1::{Cd1Config, cd1_expected_grad, cd1_grad};
 use physlearn::learn::score::{
-    QuadraticForm, ScoreRule, ScoreWorkspace, dsm_grad, dsm_objective, force_matching_grad,
-    forward_sigma, noise_batch, sm_objective,
+    Forward, QuadraticForm, ScoreRule, ScoreWorkspace, dsm_grad, dsm_objective,
+    force_matching_grad, forward_sigma, noise_batch, sm_objective,
 };
 use physlearn::linalg::{cosine, dist, norm};
 use physlearn::train::protocol::{ProtocolTrainConfig, batch_key, train_protocol};
@@ -331,7 +331,15 @@ fn dsm_gradient_is_the_gradient_of_its_objective_and_matches_score_matching_on_a
     let sigma = forward_sigma(t, kt);
     let mut xt = vec![0.0; 150 * d];
     let mut eps = vec![0.0; 150 * d];
-    noise_batch(&data, d, t, kt, NoiseKey::new(3, 3), 0, &mut xt, &mut eps);
+    noise_batch(
+        &data,
+        d,
+        Forward { t, kt },
+        NoiseKey::new(3, 3),
+        0,
+        &mut xt,
+        &mut eps,
+    );
     let mut g = vec![0.0; e.n_params()];
     let mut ws = ScoreWorkspace::new();
     dsm_grad(&e, &xt, &eps, sigma, kt, &mut ws, &mut g);
@@ -352,7 +360,15 @@ fn dsm_gradient_is_the_gradient_of_its_objective_and_matches_score_matching_on_a
     // On a large batch DSM and force matching estimate the same gradient (Stein's lemma).
     let nb = 40_000;
     let (mut xt, mut eps) = (vec![0.0; nb * d], vec![0.0; nb * d]);
-    noise_batch(&data, d, t, kt, NoiseKey::new(4, 4), 0, &mut xt, &mut eps);
+    noise_batch(
+        &data,
+        d,
+        Forward { t, kt },
+        NoiseKey::new(4, 4),
+        0,
+        &mut xt,
+        &mut eps,
+    );
     let mut gd = vec![0.0; e.n_params()];
     let mut gf = vec![0.0; e.n_params()];
     dsm_grad(&e, &xt, &eps, sigma, kt, &mut ws, &mut gd);
@@ -399,7 +415,7 @@ fn cd1_monte_carlo_estimate_converges_to_its_expectation() {
             antithetic,
         };
         let mut g = vec![0.0; e.n_params()];
-        cd1_grad(&e, &x, kt, &cfg, NoiseKey::new(9, 9), 0, &mut ws, &mut g);
+        cd1_grad(&e, &x, kt, &cfg, NoiseKey::new(9, 9), &mut ws, &mut g);
         dist(&g, &expect) / norm(&expect)
     };
     let (few, many) = (rel(16, false), rel(4096, false));
@@ -493,7 +509,15 @@ fn local_rules_converge_to_the_quadratic_form_oracle() {
     let mut any_active = false;
     for (k, &t) in cfg.times.iter().enumerate() {
         let (mut xt, mut eps) = (vec![0.0; 400], vec![0.0; 400]);
-        noise_batch(&data, 2, t, kt, batch_key(key, k), 0, &mut xt, &mut eps);
+        noise_batch(
+            &data,
+            2,
+            Forward { t, kt },
+            batch_key(key, k),
+            0,
+            &mut xt,
+            &mut eps,
+        );
         let q = QuadraticForm::from_samples(&e, &xt, kt);
         let oracle = q.minimise(&lower, 0.0).unwrap();
         any_active |= oracle[e.range(Param::Gamma)].contains(&0.02);
@@ -515,8 +539,7 @@ fn local_rules_converge_to_the_quadratic_form_oracle() {
     noise_batch(
         &data,
         2,
-        0.3,
-        kt,
+        Forward { t: 0.3, kt },
         batch_key(key.child(1), 0),
         0,
         &mut xt,
@@ -539,8 +562,7 @@ fn local_rules_converge_to_the_quadratic_form_oracle() {
     noise_batch(
         &data,
         2,
-        0.3,
-        kt,
+        Forward { t: 0.3, kt },
         batch_key(key.child(2), 0),
         0,
         &mut xt,

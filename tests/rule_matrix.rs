@@ -568,7 +568,6 @@ fn score_rules_are_the_gradients_of_their_objectives() {
         kt,
         &cfg,
         key,
-        0,
         &mut ScoreWorkspace::new(),
         &mut direct,
     );

@@ -70,15 +70,13 @@ impl Cd1Config {
 
 /// `out = dJ_CD1/dθ` (eq. 10's gradient): the mean over the starts `x` and `cfg.draws`
 /// one-step evolutions (eq. 11) of `φ(x_{t+δ}) − φ(x_t)`. Chunk `c` of starts draws its noise
-/// from `key.rng(step, c)`. Overwrites `out`.
-#[allow(clippy::too_many_arguments)]
+/// from `key.rng(0, c)` (a training loop keys each step by a child key). Overwrites `out`.
 pub fn cd1_objective_grad<T: Real, E: LinearEnergy<T> + ?Sized>(
     e: &E,
     x: &[T],
     kt: f64,
     cfg: &Cd1Config,
     key: NoiseKey,
-    step: u64,
     ws: &mut ScoreWorkspace<T>,
     out: &mut [f64],
 ) {
@@ -104,7 +102,7 @@ pub fn cd1_objective_grad<T: Real, E: LinearEnergy<T> + ?Sized>(
             w.fill(w_start);
             e.grad_theta(xc, w, part);
             w.fill(w_draw);
-            let mut rng = key.rng(step, ci as u64);
+            let mut rng = key.rng(0, ci as u64);
             for k in 0..r {
                 if cfg.antithetic && k % 2 == 1 {
                     for (p, &m) in xp.iter_mut().zip(mean.iter()) {
@@ -132,18 +130,16 @@ pub fn cd1_to_sm(g: &mut [f64], delta: f64, kt: f64) {
 
 /// The CD1 estimate of `dJ_SM/dθ` (eqs. 10–12): [`cd1_objective_grad`] then [`cd1_to_sm`].
 /// This is the rule `cd1` of [`crate::train::protocol::train_protocol`]. Overwrites `out`.
-#[allow(clippy::too_many_arguments)]
 pub fn cd1_grad<T: Real, E: LinearEnergy<T> + ?Sized>(
     e: &E,
     x: &[T],
     kt: f64,
     cfg: &Cd1Config,
     key: NoiseKey,
-    step: u64,
     ws: &mut ScoreWorkspace<T>,
     out: &mut [f64],
 ) {
-    cd1_objective_grad(e, x, kt, cfg, key, step, ws, out);
+    cd1_objective_grad(e, x, kt, cfg, key, ws, out);
     cd1_to_sm(out, cfg.delta, kt);
 }
 

@@ -172,16 +172,31 @@ pub fn forward_sigma(t: f64, kt: f64) -> f64 {
     (kt * (-(-2.0 * t).exp_m1())).max(0.0).sqrt()
 }
 
+/// A time `t` of the forward process `dx = −x dt + sqrt(2 k_BT) dw` (paper eq. 1) at bath
+/// temperature `k_BT`: `x_t = e^{−t} x_0 + σ_t ε`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Forward {
+    /// Diffusion time.
+    pub t: f64,
+    /// `k_BT`.
+    pub kt: f64,
+}
+
+impl Forward {
+    /// `σ_t` ([`forward_sigma`]).
+    pub fn sigma(self) -> f64 {
+        forward_sigma(self.t, self.kt)
+    }
+}
+
 /// Fills a batch of noised data `x_t = e^{−t} x_0 + σ_t ε` (`xt.len() / d` samples; `x_0`
 /// drawn uniformly with replacement from the sample-major `data`, `ε ~ N(0, I)` written to
 /// `eps`). Chunk `c` of [`CHUNK`] samples draws from `key.rng(step, c)`: deterministic and
 /// thread-count independent.
-#[allow(clippy::too_many_arguments)]
 pub fn noise_batch<T: Real>(
     data: &[T],
     d: usize,
-    t: f64,
-    kt: f64,
+    at: Forward,
     key: NoiseKey,
     step: u64,
     xt: &mut [T],
@@ -189,8 +204,8 @@ pub fn noise_batch<T: Real>(
 ) {
     let m = data.len() / d;
     assert!(m > 0, "noise_batch: empty data set");
-    let decay = T::of((-t).exp());
-    let sigma = T::of(forward_sigma(t, kt));
+    let decay = T::of((-at.t).exp());
+    let sigma = T::of(at.sigma());
     let fill = |(ci, (xc, ec)): (usize, (&mut [T], &mut [T]))| {
         let mut rng = key.rng(step, ci as u64);
         for (xs, es) in xc.chunks_exact_mut(d).zip(ec.chunks_exact_mut(d)) {

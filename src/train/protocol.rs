@@ -15,7 +15,8 @@ use crate::learn::cd1::Cd1Config;
 use crate::learn::optim::{Optimizer, OptimizerConfig};
 use crate::learn::rule::{Batch, Phases, RuleSettings};
 use crate::learn::score::{
-    ScoreRule, ScoreWorkspace, force_matching_grad, forward_sigma, noise_batch, sm_objective,
+    Forward, ScoreRule, ScoreWorkspace, force_matching_grad, forward_sigma, noise_batch,
+    sm_objective,
 };
 use crate::real::Real;
 use anyhow::{Context, ensure};
@@ -206,7 +207,8 @@ pub fn train_protocol<T: Real, E: LinearEnergy<T>>(
         for s in 0..steps {
             if s == 0 || !cfg.fixed_batch {
                 let step = if cfg.fixed_batch { 0 } else { s as u64 };
-                noise_batch(data, d, t_noise, kt, bkey, step, &mut xt, &mut eps);
+                let at = Forward { t: t_noise, kt };
+                noise_batch(data, d, at, bkey, step, &mut xt, &mut eps);
             }
             if cfg.lr_final_frac < 1.0 && steps > 1 {
                 let f = cfg.lr_final_frac.powf(s as f64 / (steps - 1) as f64);

@@ -29,7 +29,7 @@ use crate::dynamics::reverse::{EquilibriumSampling, ReverseSde};
 use crate::energy::Energy;
 use crate::energy::oscillator::{Oscillator, Param};
 use crate::experiments::ExpConfig;
-use crate::learn::score::{QuadraticForm, ScoreRule, noise_batch};
+use crate::learn::score::{Forward, QuadraticForm, ScoreRule, noise_batch};
 use crate::linalg::{dist, norm};
 use crate::report::json::write_json_atomic;
 use crate::report::npy::write_npy;
@@ -96,8 +96,10 @@ pub fn run(opts: &Options) -> anyhow::Result<Gmm2dSummary> {
         noise_batch(
             &data,
             2,
-            tcfg.times[0],
-            kt,
+            Forward {
+                t: tcfg.times[0],
+                kt,
+            },
             batch_key(train_key, 0),
             0,
             &mut xt,

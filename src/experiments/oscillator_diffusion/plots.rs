@@ -128,7 +128,6 @@ pub struct Contours<'a> {
 
 /// A heat map of `field` (colour range `[lo, hi]`, viridis), optional sample points and
 /// iso-lines, on the square `[−e, e]²`.
-#[allow(clippy::too_many_arguments)]
 pub fn heatmap(
     area: &Area<'_>,
     title: &str,

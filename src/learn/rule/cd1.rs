@@ -40,7 +40,7 @@ impl<T: Real> Rule<T> for Cd1 {
             batch,
             phases,
             ws,
-            |e, kt, sw, g| cd1_grad(e, batch.x0, kt, &self.cfg, key, 0, sw, g),
+            |e, kt, sw, g| cd1_grad(e, batch.x0, kt, &self.cfg, key, sw, g),
         )
     }
 }
