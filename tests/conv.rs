@@ -246,7 +246,7 @@ fn dense_chain_kernels_match_the_coupling_sum() {
         both(
             &|e| {
                 let mut o = vec![0.1; e.n_params()];
-                physlearn::energy::grad_theta_pair(e, &x, &xb, nc, &w, 0.7, -1.3, &mut o);
+                physlearn::energy::grad_theta_pair(e, &x, &xb, nc, &w, (0.7, -1.3), &mut o);
                 o
             },
             "paired readout",
@@ -256,10 +256,17 @@ fn dense_chain_kernels_match_the_coupling_sum() {
         assert_eq!(p, sizes[1], "the 12-3 pair steps the 12 units below it");
         let dr = drive(&fused);
         let (mut xf, mut of) = (x.clone(), vec![0.0; n * (d - nc)]);
-        fused
-            .fast()
-            .unwrap()
-            .grad_free_flow(&mut xf, nc, &dr, 0.4, 0.0, 1.0, &mut of);
+        fused.fast().unwrap().grad_free_flow(
+            &mut xf,
+            nc,
+            &dr,
+            physlearn::energy::FlowStep {
+                dt: 0.4,
+                lo: 0.0,
+                hi: 1.0,
+            },
+            &mut of,
+        );
         let mut og = vec![0.0; n * (d - nc)];
         generic.grad_free(&x, nc, &drive(&generic), &mut og);
         for j in 0..n {

@@ -62,7 +62,7 @@ fn dsm_cost_gradient_and_curvature_match_finite_differences() {
     // Curvature: the cost is quadratic, so the HVP equals the gradient difference exactly.
     let v = rand_vec(4 * nf, 13, 1.0);
     let mut hv = vec![0.0; 4 * nf];
-    cost.add_hvp(&x, d, nc, 0, &v, 1.0, &mut hv);
+    cost.add_hvp(&x, d, nc, 0, (&v, 1.0), &mut hv);
     let mut xp = x.clone();
     for b in 0..4 {
         for i in 0..nf {

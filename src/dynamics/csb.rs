@@ -65,30 +65,50 @@ impl Integrator for Csb {
                 for v in xi.iter_mut() {
                     *v = T::randn(rng);
                 }
-                csb_update(x, f, y, xi, dt, keep, T::of(self.noise), lo, hi)
+                let c = Coeffs {
+                    dt,
+                    keep,
+                    amp: T::of(self.noise),
+                    lo,
+                    hi,
+                };
+                csb_update(x, f, y, xi, c)
             })
         } else {
-            csb_update(x, f, y, &[], dt, keep, T::zero(), lo, hi)
+            let c = Coeffs {
+                dt,
+                keep,
+                amp: T::zero(),
+                lo,
+                hi,
+            };
+            csb_update(x, f, y, &[], c)
         }
     }
 }
 
-/// One cSB step over a sample: `y ← (1 − Δγ) y − Δ f`, `x ← clip(x + Δ y + amp ξ)`, `y ← 0`
-/// where clipped; returns the NaN detector accumulated over independent lanes so the loop
-/// vectorises.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn csb_update<T: Real>(
-    x: &mut [T],
-    f: &[T],
-    y: &mut [T],
-    noise: &[T],
+/// The scalars of one cSB step: `Δ`, `keep = 1 − Δγ`, the noise amplitude and the box.
+#[derive(Clone, Copy)]
+struct Coeffs<T> {
     dt: T,
     keep: T,
     amp: T,
     lo: T,
     hi: T,
-) -> T {
+}
+
+/// One cSB step over a sample: `y ← (1 − Δγ) y − Δ f`, `x ← clip(x + Δ y + amp ξ)`, `y ← 0`
+/// where clipped; returns the NaN detector accumulated over independent lanes so the loop
+/// vectorises.
+#[inline(always)]
+fn csb_update<T: Real>(x: &mut [T], f: &[T], y: &mut [T], noise: &[T], c: Coeffs<T>) -> T {
+    let Coeffs {
+        dt,
+        keep,
+        amp,
+        lo,
+        hi,
+    } = c;
     const L: usize = 8;
     let mut acc = [T::zero(); L];
     let n = x.len();

@@ -374,7 +374,17 @@ impl<'a, T: Real, E: Energy<T> + ?Sized, I: Integrator> ChunkPhase<'a, T, E, I> 
                     .energy
                     .fast()
                     .expect("a fused prefix comes from a fast path");
-                let bad = fast.grad_free_flow(xc, nc, dc, dt, self.lo, self.hi, fc);
+                let bad = fast.grad_free_flow(
+                    xc,
+                    nc,
+                    dc,
+                    crate::energy::FlowStep {
+                        dt,
+                        lo: self.lo,
+                        hi: self.hi,
+                    },
+                    fc,
+                );
                 (p, bad)
             }
             None => {

@@ -106,7 +106,7 @@ pub fn relax_to_equilibrium<T: Real, E: Energy<T> + ?Sized>(
                         e.fill(T::zero());
                         e[j] = T::one();
                         col.fill(T::zero());
-                        nu.cost.add_hvp(xs, d, nc, b, &e, nu.beta, &mut col);
+                        nu.cost.add_hvp(xs, d, nc, b, (&e, nu.beta), &mut col);
                         for i in 0..nf {
                             h[(i, j)] += col[i];
                         }

@@ -23,16 +23,15 @@ pub trait Cost<T: Real>: Send + Sync {
     fn value(&self, x: &[T], d: usize, sample0: usize, out: &mut [T]);
     /// `out_free += scale · ∂C/∂x_free` (`out_free`: `B × (d − nc)`).
     fn add_grad(&self, x: &[T], d: usize, nc: usize, sample0: usize, scale: T, out_free: &mut [T]);
-    #[allow(clippy::too_many_arguments)]
-    /// `out_free += scale · ∇²C v` over the free block (`v_free`, `out_free`: `B × (d − nc)`).
+    /// `out_free += scale · ∇²C v` over the free block (`v_free`, `out_free`: `B × (d − nc)`;
+    /// the direction is given with its scale).
     fn add_hvp(
         &self,
         x: &[T],
         d: usize,
         nc: usize,
         sample0: usize,
-        v_free: &[T],
-        scale: T,
+        v: (&[T], T),
         out_free: &mut [T],
     );
 }
@@ -97,8 +96,7 @@ impl<T: Real> Cost<T> for WeightedSquaredError<T> {
         d: usize,
         nc: usize,
         sample0: usize,
-        v_free: &[T],
-        scale: T,
+        (v_free, scale): (&[T], T),
         out_free: &mut [T],
     ) {
         let nf = d - nc;
@@ -124,5 +122,5 @@ impl<T: Real> Cost<T> for NoCost {
         out.fill(T::zero());
     }
     fn add_grad(&self, _: &[T], _: usize, _: usize, _: usize, _: T, _: &mut [T]) {}
-    fn add_hvp(&self, _: &[T], _: usize, _: usize, _: usize, _: &[T], _: T, _: &mut [T]) {}
+    fn add_hvp(&self, _: &[T], _: usize, _: usize, _: usize, _: (&[T], T), _: &mut [T]) {}
 }

@@ -19,8 +19,15 @@ pub trait FastPaths<T: Real>: Energy<T> {
     /// `out += Σ_b w_b (ca ∂E/∂θ(xa_b) + cb ∂E/∂θ(xb_b))` for two batches that share their
     /// clamped prefix `0..nc` — the difference of two EqProp phase readouts — contracting the
     /// shared clamped block once.
-    #[allow(clippy::too_many_arguments)]
-    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+    fn grad_theta_pair(
+        &self,
+        xa: &[T],
+        xb: &[T],
+        nc: usize,
+        w: &[T],
+        (ca, cb): (T, T),
+        out: &mut [T],
+    ) {
         let _ = nc;
         two_readouts(self, xa, xb, w, ca, cb, out);
     }
@@ -38,21 +45,30 @@ pub trait FastPaths<T: Real>: Energy<T> {
     /// rows of `out` are left as they were). The forces of the other coordinates use the old
     /// values. Returns the NaN detector `Σ v · 0` over the unprojected new values. Only valid
     /// when nothing else adds to the stepped coordinates' force (no nudge on them, no noise).
-    #[allow(clippy::too_many_arguments)]
     fn grad_free_flow(
         &self,
         x: &mut [T],
         nc: usize,
         drive: &[T],
-        dt: T,
-        lo: T,
-        hi: T,
+        flow: FlowStep<T>,
         out: &mut [T],
     ) -> T {
-        let _ = (dt, lo, hi);
+        let _ = flow;
         self.grad_free(x, nc, drive, out);
         T::zero()
     }
+}
+
+/// One projected gradient-flow step `x ← clip(x − dt ∂E/∂x, lo, hi)` of
+/// [`FastPaths::grad_free_flow`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlowStep<T> {
+    /// Step length.
+    pub dt: T,
+    /// Lower wall of the box.
+    pub lo: T,
+    /// Upper wall of the box.
+    pub hi: T,
 }
 
 /// The two readouts of [`FastPaths::grad_theta_pair`] done separately (the fallback).
@@ -92,19 +108,17 @@ pub fn energy_free<T: Real, E: Energy<T> + ?Sized>(
 }
 
 /// [`FastPaths::grad_theta_pair`] when offered, else [`two_readouts`].
-#[allow(clippy::too_many_arguments)]
 pub fn grad_theta_pair<T: Real, E: Energy<T> + ?Sized>(
     e: &E,
     xa: &[T],
     xb: &[T],
     nc: usize,
     w: &[T],
-    ca: T,
-    cb: T,
+    (ca, cb): (T, T),
     out: &mut [T],
 ) {
     match e.fast() {
-        Some(f) => f.grad_theta_pair(xa, xb, nc, w, ca, cb, out),
+        Some(f) => f.grad_theta_pair(xa, xb, nc, w, (ca, cb), out),
         None => two_readouts(e, xa, xb, w, ca, cb, out),
     }
 }

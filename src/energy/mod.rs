@@ -12,7 +12,7 @@ pub mod hopfield;
 pub mod layered;
 pub mod oscillator;
 
-pub use fast::{FastPaths, energy_free, flow_prefix, grad_theta_pair, two_readouts};
+pub use fast::{FastPaths, FlowStep, energy_free, flow_prefix, grad_theta_pair, two_readouts};
 
 use crate::linalg::view_mut;
 use crate::real::Real;

@@ -345,7 +345,7 @@ impl EqProp {
         acc.par_chunks_mut(PAR_PIECE)
             .for_each(|p| p.fill(T::zero()));
         let c = T::of(1.0 / den);
-        crate::energy::grad_theta_pair(energy, xa, xb, nc, &w, c, -c, acc);
+        crate::energy::grad_theta_pair(energy, xa, xb, nc, &w, (c, -c), acc);
         let mut grad = std::mem::take(&mut ws.spare);
         ws.readout
             .par_iter()

@@ -155,7 +155,7 @@ pub fn paired_readout<E: Energy<f64>>(e: &E, nc: usize, seed: u64) {
     let w = vec![0.5, -1.0, 2.0];
     let (ca, cb) = (1.7, -0.3);
     let mut pair = vec![0.25; e.n_params()];
-    physlearn::energy::grad_theta_pair(e, &xa, &xb, nc, &w, ca, cb, &mut pair);
+    physlearn::energy::grad_theta_pair(e, &xa, &xb, nc, &w, (ca, cb), &mut pair);
     let (mut ga, mut gb) = (vec![0.0; e.n_params()], vec![0.0; e.n_params()]);
     e.grad_theta(&xa, &w, &mut ga);
     e.grad_theta(&xb, &w, &mut gb);

@@ -382,7 +382,7 @@ impl<T: Real> Energy<T> for Hopfield<T> {
             }
         }
         let r = self.sizes[1];
-        if nc > 0 && !sparse::drive(x, d, nc, &self.input_t, r, -T::one(), drive, nf) {
+        if nc > 0 && !sparse::drive(x, d, nc, (&self.input_t, r), -T::one(), drive, nf) {
             let xin = view(x, d).subrows(0, nc);
             let mut dv = view_mut(drive, nf);
             gemm(
@@ -516,11 +516,10 @@ impl<T: Real> FastPaths<T> for Hopfield<T> {
         x: &mut [T],
         nc: usize,
         drive: &[T],
-        dt: T,
-        lo: T,
-        hi: T,
+        step: crate::energy::FlowStep<T>,
         out: &mut [T],
     ) -> T {
+        let crate::energy::FlowStep { dt, lo, hi } = step;
         if self.flow_prefix(nc) == 0 {
             self.grad_free(x, nc, drive, out);
             return T::zero();
@@ -545,7 +544,15 @@ impl<T: Real> FastPaths<T> for Hopfield<T> {
     }
     /// The first layer's readout is `−(ca s₁ᵃ + cb s₁ᵇ) x₀ᵀ` when both batches share the clamped
     /// input `x₀`: one product over the input instead of two.
-    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+    fn grad_theta_pair(
+        &self,
+        xa: &[T],
+        xb: &[T],
+        nc: usize,
+        w: &[T],
+        (ca, cb): (T, T),
+        out: &mut [T],
+    ) {
         let d = self.dim();
         let n = w.len();
         if nc != self.sizes[0] {
@@ -660,7 +667,7 @@ mod tests {
         }
         let w = [0.25, 0.5, 1.0, 2.0];
         let mut pair = vec![0.0; net.n_params()];
-        net.grad_theta_pair(&xa, &xb, nc, &w, 0.7, -1.3, &mut pair);
+        net.grad_theta_pair(&xa, &xb, nc, &w, (0.7, -1.3), &mut pair);
         let mut plain = vec![0.0; net.n_params()];
         let scaled = |c: f64| w.iter().map(|v| c * v).collect::<Vec<_>>();
         net.grad_theta(&xa, &scaled(0.7), &mut plain);

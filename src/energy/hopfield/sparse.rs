@@ -177,13 +177,11 @@ fn transpose_block<T: Real, const B: usize>(w: &[T], r: usize, c: usize, j0: usi
 /// (rows of `d`, input in `0..c`) and `j < r`; `wt` is `W₀ᵀ` packed by [`transpose`]. Returns
 /// `false`, and does
 /// nothing, when the inputs are denser than [`MAX_DENSITY`].
-#[allow(clippy::too_many_arguments)]
 pub fn drive<T: Real>(
     x: &[T],
     d: usize,
     c: usize,
-    wt: &[T],
-    r: usize,
+    (wt, r): (&[T], usize),
     alpha: T,
     out: &mut [T],
     stride: usize,
@@ -256,7 +254,6 @@ impl<T: Real> Rows<'_, T> {
 /// `g[j·c + i] += α Σ_b u[b·r + j] x_bi` for `j < r`, `i < c` (`g` is `r × c` row-major, the
 /// layout of `W₀`), summing over the samples whose pixel `i` is nonzero. Returns `false`, and
 /// does nothing, when the inputs are denser than [`MAX_DENSITY`].
-#[allow(clippy::too_many_arguments)]
 pub fn readout<T: Real>(
     x: &[T],
     d: usize,
@@ -389,7 +386,7 @@ mod tests {
         transpose(&w, r, c, &mut wt);
         let stride = r + 4;
         let mut out = vec![0.5; n * stride];
-        assert!(drive(&x, d, c, &wt, r, -2.0, &mut out, stride));
+        assert!(drive(&x, d, c, (&wt, r), -2.0, &mut out, stride));
         for b in 0..n {
             for j in 0..r {
                 let e: f64 = (0..c).map(|i| w[j * c + i] * x[b * d + i]).sum();
@@ -419,7 +416,7 @@ mod tests {
         let mut wt = vec![];
         transpose(&dense(r, c, 1), r, c, &mut wt);
         let mut out = vec![0.0; n * r];
-        assert!(!drive(&x, d, c, &wt, r, 1.0, &mut out, r));
+        assert!(!drive(&x, d, c, (&wt, r), 1.0, &mut out, r));
         let mut g = vec![0.0; r * c];
         assert!(!readout(&x, d, c, &dense(n, r, 2), r, 1.0, &mut g));
         assert!(out.iter().chain(&g).all(|&v| v == 0.0));

@@ -541,15 +541,12 @@ impl ConvPool {
     /// position `p` receives the states of the channels whose window argmax is `p`, so its
     /// column `Σ_{c → p} y_c W_c` is summed in registers ([`combine`]) and written once;
     /// `order` (`O` entries) and `vals` (`O` scalars) are scratch.
-    #[allow(clippy::too_many_arguments)]
     fn feedback<T: Real>(
         &self,
         w: &[T],
         args: &[u32],
         y: &[T],
-        dcols: &mut [T],
-        order: &mut [u32],
-        vals: &mut [T],
+        (dcols, order, vals): (&mut [T], &mut [u32], &mut [T]),
         out: &mut [T],
         alpha: T,
     ) {
@@ -623,7 +620,6 @@ impl ConvPool {
     }
 
     /// `alpha · J(at)ᵀ y` of sample `j` of a group into `out`, with the group's scratch.
-    #[allow(clippy::too_many_arguments)]
     fn feedback_in<T: Real>(
         &self,
         w: &[T],
@@ -638,9 +634,7 @@ impl ConvPool {
             w,
             &g.args[j * m..(j + 1) * m],
             y,
-            g.dcols,
-            g.order,
-            g.vals,
+            (&mut *g.dcols, &mut *g.order, &mut *g.vals),
             out,
             alpha,
         );
@@ -789,8 +783,7 @@ impl<T: Real> Coupling<T> for ConvPool {
         x: Block<'_, T>,
         y: Block<'_, T>,
         c: &[T],
-        gw: &mut [T],
-        alpha: T,
+        (gw, alpha): (&mut [T], T),
     ) {
         let (kk, np, nu) = (self.kk, self.positions(), self.pooled());
         let m = self.spec.channels * nu;

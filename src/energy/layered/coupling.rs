@@ -72,8 +72,8 @@ pub trait Coupling<T: Real>: Send + Sync + std::fmt::Debug {
     );
     /// `out += alpha · J(at)ᵀ y`.
     fn apply_t(&self, w: &[T], at: Block<'_, T>, y: Block<'_, T>, out: BlockMut<'_, T>, alpha: T);
-    /// `gw += alpha · Σ_j c_j ∂⟨J(at_j) x_j, y_j⟩/∂W` (the per-sample weights `c`).
-    #[allow(clippy::too_many_arguments)]
+    /// `gw += alpha · Σ_j c_j ∂⟨J(at_j) x_j, y_j⟩/∂W` (the per-sample weights `c`, then
+    /// the accumulator with its factor).
     fn grad_w(
         &self,
         w: &[T],
@@ -81,8 +81,7 @@ pub trait Coupling<T: Real>: Send + Sync + std::fmt::Debug {
         x: Block<'_, T>,
         y: Block<'_, T>,
         c: &[T],
-        gw: &mut [T],
-        alpha: T,
+        acc: (&mut [T], T),
     );
     /// Both halves of the coupling's force in one pass, both layers free:
     /// `fa += alpha · J(a)ᵀ b` and `fb += alpha · f_W(a)`. Couplings whose piece must be

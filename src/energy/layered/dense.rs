@@ -98,8 +98,7 @@ impl<T: Real> Coupling<T> for Dense {
         x: Block<'_, T>,
         y: Block<'_, T>,
         c: &[T],
-        gw: &mut [T],
-        alpha: T,
+        (gw, alpha): (&mut [T], T),
     ) {
         let _ = w;
         let (r, n) = (self.out, c.len());

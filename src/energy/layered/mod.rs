@@ -328,8 +328,7 @@ impl<T: Real> Layered<T> {
                 a,
                 self.block(x, d, l.to),
                 c,
-                &mut out[l.w_off..l.w_off + n],
-                -T::one(),
+                (&mut out[l.w_off..l.w_off + n], -T::one()),
             );
         }
         self.bias_readout(x, c, out);
@@ -578,9 +577,9 @@ impl<T: Real> Energy<T> for Layered<T> {
             let g = &mut out[l.w_off..l.w_off + n];
             let wt = self.weights(l);
             l.coupling
-                .grad_w(wt, a, va, self.block(x, d, l.to), w, g, -T::one());
+                .grad_w(wt, a, va, self.block(x, d, l.to), w, (&mut *g, -T::one()));
             l.coupling
-                .grad_w(wt, a, a, self.block(v, d, l.to), w, g, -T::one());
+                .grad_w(wt, a, a, self.block(v, d, l.to), w, (g, -T::one()));
         }
         self.bias_readout(v, w, out);
     }
@@ -614,9 +613,17 @@ impl<T: Real> FastPaths<T> for Layered<T> {
     }
     /// The couplings out of the shared clamped input are read once, with
     /// `ca s_bᵃ + cb s_bᵇ` as the upper state (their pattern depends on the input only).
-    fn grad_theta_pair(&self, xa: &[T], xb: &[T], nc: usize, w: &[T], ca: T, cb: T, out: &mut [T]) {
+    fn grad_theta_pair(
+        &self,
+        xa: &[T],
+        xb: &[T],
+        nc: usize,
+        w: &[T],
+        (ca, cb): (T, T),
+        out: &mut [T],
+    ) {
         if let Some(h) = &self.chain {
-            return h.grad_theta_pair(xa, xb, nc, w, ca, cb, out);
+            return h.grad_theta_pair(xa, xb, nc, w, (ca, cb), out);
         }
         let first = self.first_free(nc);
         let d = self.dim();
@@ -638,8 +645,7 @@ impl<T: Real> FastPaths<T> for Layered<T> {
                     a,
                     view(y, len),
                     w,
-                    &mut out[l.w_off..l.w_off + nw],
-                    -T::one(),
+                    (&mut out[l.w_off..l.w_off + nw], -T::one()),
                 );
             });
         }
