@@ -20,7 +20,7 @@ use super::summary::{
     Boltzmann, Es, Gmm2dClaims, Gmm2dSetup, Gmm2dSummary, Oracle, Sgm, ThetaByFamily,
 };
 use super::{
-    Options, reverse_work_with_progress, sample_equilibrium_with_progress,
+    Options, ReverseRun, reverse_work_with_progress, sample_equilibrium_with_progress,
     sample_reverse_with_progress, train_with_progress,
 };
 use crate::config::Layered;
@@ -125,27 +125,20 @@ pub fn run(opts: &Options) -> anyhow::Result<Gmm2dSummary> {
         temperature: kt,
     };
     let t1 = Instant::now();
-    let sgm = sample_reverse_with_progress(
-        &mut energy,
-        proto,
-        s,
-        &rsde,
-        root.child(3),
-        "SGM sampling",
-        &opts.console,
-    )
-    .context("reverse-time sampling")?;
+    let run = |n: usize, label: &'static str| ReverseRun {
+        protocol: proto,
+        n,
+        sde: &rsde,
+        key: root.child(3),
+        label,
+        console: &opts.console,
+    };
+    let sgm = sample_reverse_with_progress(&mut energy, &run(s, "SGM sampling"))
+        .context("reverse-time sampling")?;
     let sgm_s = t1.elapsed().as_secs_f64();
-    let sgm_work = reverse_work_with_progress(
-        &mut energy,
-        proto,
-        cfg.sampling.energetics_samples.min(s),
-        &rsde,
-        root.child(3),
-        "SGM work and heat",
-        &opts.console,
-    )
-    .context("reverse-time sampling (energetics)")?;
+    let n_work = cfg.sampling.energetics_samples.min(s);
+    let sgm_work = reverse_work_with_progress(&mut energy, &run(n_work, "SGM work and heat"))
+        .context("reverse-time sampling (energetics)")?;
 
     // ES: one chain on the static Ê_θ(0) for τ × S.
     energy.set_params(&proto.params[0])?;

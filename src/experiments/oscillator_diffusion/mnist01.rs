@@ -22,7 +22,8 @@ use super::summary::{
     ClassifierAccuracy, Mnist01Claims, Mnist01Setup, Mnist01Summary, Quality, RuleSamples,
 };
 use super::{
-    Options, reverse_work_with_progress, sample_reverse_with_progress, train_with_progress,
+    Options, ReverseRun, reverse_work_with_progress, sample_reverse_with_progress,
+    train_with_progress,
 };
 use crate::config::Layered;
 use crate::data::{self, Check, Dataset, ImageSet, Split};
@@ -220,15 +221,17 @@ fn run_typed<T: Real>(
         )?;
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let smp = sample_reverse_with_progress(
-            &mut energy,
-            &trained.protocol,
-            s,
-            &rsde,
-            root.child(20),
-            &format!("mnist01 sampling ({name})"),
-            &opts.console,
-        );
+        let sample_label = format!("mnist01 sampling ({name})");
+        let work_label = format!("mnist01 work and heat ({name})");
+        let run = ReverseRun {
+            protocol: &trained.protocol,
+            n: s,
+            sde: &rsde,
+            key: root.child(20),
+            label: &sample_label,
+            console: &opts.console,
+        };
+        let smp = sample_reverse_with_progress(&mut energy, &run);
         let sample_s = t1.elapsed().as_secs_f64();
         write_json_atomic(&dir.file(&format!("protocol_{name}.json")), &trained)?;
         let final_sm_objective: Vec<f64> = trained.stats.iter().map(|s| s.sm_objective).collect();
@@ -249,16 +252,13 @@ fn run_typed<T: Real>(
                 continue;
             }
         };
-        let energetics = reverse_work_with_progress(
-            &mut energy,
-            &trained.protocol,
-            cfg.sampling.energetics_samples.min(s),
-            &rsde,
-            root.child(20),
-            &format!("mnist01 work and heat ({name})"),
-            &opts.console,
-        )
-        .ok();
+        let n_work = cfg.sampling.energetics_samples.min(s);
+        let work_run = ReverseRun {
+            n: n_work,
+            label: &work_label,
+            ..run
+        };
+        let energetics = reverse_work_with_progress(&mut energy, &work_run).ok();
         let raw: Vec<f64> = smp.iter().map(|v| v.f64()).collect();
         let bin: Vec<f64> = raw.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
         let raw32: Vec<f32> = raw.iter().map(|&v| v as f32).collect();

@@ -70,30 +70,48 @@ pub fn train_with_progress<T: Real, E: LinearEnergy<T>>(
     out
 }
 
-/// `n` samples of the reverse-time SDE (exactly [`crate::dynamics::reverse::sample_reverse`]:
-/// `N(0, k_BT)` starts from `key.child(0)`, integration noise from `key.child(1)`), with a
-/// progress bar over the integration steps.
+/// One run of the reverse-time sampler with a progress bar: the protocol, how many samples,
+/// the SDE, the key (starts from `key.child(0)`, integration noise from `key.child(1)`, as
+/// [`crate::dynamics::reverse::sample_reverse`]) and the bar's label.
+pub struct ReverseRun<'a> {
+    /// The learned protocol.
+    pub protocol: &'a OscillatorProtocol,
+    /// Samples.
+    pub n: usize,
+    /// Step and temperature.
+    pub sde: &'a ReverseSde,
+    /// Noise key.
+    pub key: NoiseKey,
+    /// Progress-bar label.
+    pub label: &'a str,
+    /// Where the bar goes.
+    pub console: &'a Console,
+}
+
+impl ReverseRun<'_> {
+    /// The `N(0, k_BT)` starts and a bar over the integration steps.
+    fn start<T: Real>(&self, d: usize) -> (Vec<T>, ProgressBar) {
+        let mut x = vec![T::zero(); self.n * d];
+        gaussian_init(&mut x, d, self.sde.temperature, self.key.child(0));
+        let (steps, _) = self.sde.steps(self.protocol.tau());
+        (x, bar(self.console, steps as u64, self.label))
+    }
+}
+
+/// `run.n` samples of the reverse-time SDE (exactly
+/// [`crate::dynamics::reverse::sample_reverse`]), with a progress bar over the steps.
 pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     energy: &mut E,
-    protocol: &OscillatorProtocol,
-    n: usize,
-    cfg: &ReverseSde,
-    key: NoiseKey,
-    label: &str,
-    console: &Console,
+    run: &ReverseRun<'_>,
 ) -> Result<Vec<T>, Diverged> {
-    let d = energy.dim();
-    let mut x = vec![T::zero(); n * d];
-    gaussian_init(&mut x, d, cfg.temperature, key.child(0));
-    let (steps, _) = cfg.steps(protocol.tau());
-    let pb = bar(console, steps as u64, label);
+    let (mut x, pb) = run.start(energy.dim());
     let mut obs = |_k: usize, _x: &[T], _e: &E| pb.inc(1);
     let r = reverse_integrate(
         energy,
-        protocol,
+        run.protocol,
         &mut x,
-        cfg,
-        key.child(1),
+        run.sde,
+        run.key.child(1),
         &mut ReverseWorkspace::new(),
         Some(&mut obs),
     );
@@ -101,36 +119,27 @@ pub fn sample_reverse_with_progress<T: Real, E: Energy<T> + ?Sized>(
     r.map(|()| x)
 }
 
-/// The work the backwards protocol does on the first `n` samples of
-/// [`sample_reverse_with_progress`] with the same key (exactly those samples when `n` is a
-/// multiple of the 64-sample noise chunk), and their heat
+/// The work the backwards protocol does on the samples of [`sample_reverse_with_progress`]
+/// with the same run (with fewer samples, exactly the first ones when `run.n` is a multiple
+/// of the 64-sample noise chunk), and their heat
 /// ([`crate::dynamics::energetics::reverse_energetics`]), with a progress bar.
 pub fn reverse_work_with_progress<T: Real, E: Energy<T>>(
     energy: &mut E,
-    protocol: &OscillatorProtocol,
-    n: usize,
-    cfg: &ReverseSde,
-    key: NoiseKey,
-    label: &str,
-    console: &Console,
+    run: &ReverseRun<'_>,
 ) -> Result<SampleEnergetics, Diverged> {
-    let d = energy.dim();
-    let mut x = vec![T::zero(); n * d];
-    gaussian_init(&mut x, d, cfg.temperature, key.child(0));
-    let (steps, _) = cfg.steps(protocol.tau());
-    let pb = bar(console, steps as u64, label);
+    let (mut x, pb) = run.start(energy.dim());
     let mut tick = |_k: usize| pb.inc(1);
     let en = reverse_energetics(
         energy,
-        protocol,
+        run.protocol,
         &mut x,
-        cfg,
-        key.child(1),
+        run.sde,
+        run.key.child(1),
         &mut ReverseWorkspace::new(),
         Some(&mut tick),
     );
     pb.finish_and_clear();
-    Ok(SampleEnergetics::of(&en?, cfg.temperature))
+    Ok(SampleEnergetics::of(&en?, run.sde.temperature))
 }
 
 /// The equilibrium-sampling baseline ([`crate::dynamics::reverse::sample_equilibrium`]:
