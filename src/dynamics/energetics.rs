@@ -65,9 +65,13 @@ impl<'a, T: Real> Potential<'a, T> {
 impl<T: Real> Potential<'_, T> {
     /// Per-sample `U(x_b)` in f64.
     pub fn values(&self, x: &[T], out: &mut [f64]) {
-        let mut v = vec![T::zero(); out.len()];
-        self.energy.energy(x, &mut v);
-        for (o, e) in out.iter_mut().zip(&v) {
+        T::with_scratch(out.len(), |v| self.values_with(x, v, out));
+    }
+
+    /// [`Potential::values`] with `v` (length `B`) as scratch.
+    fn values_with(&self, x: &[T], v: &mut [T], out: &mut [f64]) {
+        self.energy.energy(x, v);
+        for (o, e) in out.iter_mut().zip(v.iter()) {
             *o = e.f64();
         }
         if self.form == Form::ReverseDiffusion {
@@ -77,8 +81,8 @@ impl<T: Real> Potential<'_, T> {
             }
         }
         if let Some(nu) = self.nudge {
-            nu.cost.value(x, self.energy.dim(), 0, &mut v);
-            for (o, c) in out.iter_mut().zip(&v) {
+            nu.cost.value(x, self.energy.dim(), 0, v);
+            for (o, c) in out.iter_mut().zip(v.iter()) {
                 *o += nu.beta.f64() * c.f64();
             }
         }
@@ -86,9 +90,10 @@ impl<T: Real> Potential<'_, T> {
 
     /// `∇U` over the free coordinates `nc..D` (`out`: `B × (D − nc)`).
     fn grad(&self, x: &[T], nc: usize, out: &mut [T]) {
-        let mut drive = vec![T::zero(); out.len()];
-        self.energy.clamped_drive(x, nc, &mut drive);
-        self.energy.grad_free(x, nc, &drive, out);
+        T::with_scratch(out.len(), |drive| {
+            self.energy.clamped_drive(x, nc, drive);
+            self.energy.grad_free(x, nc, drive, out);
+        });
         if self.form == Form::ReverseDiffusion {
             let (d, nf) = (self.energy.dim(), self.energy.dim() - nc);
             for (g, xs) in out.chunks_exact_mut(nf).zip(x.chunks_exact(d)) {
@@ -104,7 +109,8 @@ impl<T: Real> Potential<'_, T> {
 }
 
 /// Heat and work of every sample of a batch, accumulated over phases and protocol changes.
-/// Not a hot path: each step evaluates `∇U` once more (the reference measurement).
+/// Not a hot path: each step evaluates `∇U` once more (the reference measurement), into
+/// buffers allocated when the measurement starts.
 #[derive(Clone, Debug)]
 pub struct Energetics<T> {
     nc: usize,
@@ -120,6 +126,10 @@ pub struct Energetics<T> {
     /// `U(x)` at the current state under the potential of the last step (see
     /// [`Energetics::hold`]).
     held: Vec<f64>,
+    /// `∇U` at the new state of a step (swapped with `prev_grad`).
+    next_grad: Vec<T>,
+    /// Per-sample potential values of a protocol change.
+    vals: Vec<f64>,
 }
 
 impl<T: Real> Energetics<T> {
@@ -136,10 +146,12 @@ impl<T: Real> Energetics<T> {
             d,
             heat: vec![0.0; n],
             work: vec![0.0; n],
+            held: start.clone(),
             start,
             prev_x: x.to_vec(),
+            next_grad: vec![T::zero(); prev_grad.len()],
             prev_grad,
-            held: Vec::new(),
+            vals: vec![0.0; n],
         }
     }
 
@@ -147,19 +159,14 @@ impl<T: Real> Energetics<T> {
     /// that a later [`Energetics::switch_held`] can charge the protocol change after `u` is
     /// gone (the reverse-time sampler changes the energy's parameters in place).
     pub fn hold(&mut self, u: &Potential<'_, T>) {
-        self.held.resize(self.heat.len(), 0.0);
-        let mut v = std::mem::take(&mut self.held);
-        u.values(&self.prev_x, &mut v);
-        self.held = v;
+        u.values(&self.prev_x, &mut self.held);
     }
 
     /// A protocol change to `to` at the current state, from the potential whose values
     /// [`Energetics::hold`] recorded: adds `U_to(x) − U_held(x)` to each sample's work.
     pub fn switch_held(&mut self, to: &Potential<'_, T>) {
-        let n = self.heat.len();
-        let mut b = vec![0.0; n];
-        to.values(&self.prev_x, &mut b);
-        for ((w, a), b) in self.work.iter_mut().zip(&self.held).zip(&b) {
+        to.values(&self.prev_x, &mut self.vals);
+        for ((w, a), b) in self.work.iter_mut().zip(&self.held).zip(&self.vals) {
             *w += b - a;
         }
         to.grad(&self.prev_x, self.nc, &mut self.prev_grad);
@@ -176,7 +183,7 @@ impl<T: Real> Energetics<T> {
     pub fn step(&mut self, u: &Potential<'_, T>, x: &[T]) {
         let (d, nc) = (self.d, self.nc);
         let nf = d - nc;
-        let mut g = vec![T::zero(); self.prev_grad.len()];
+        let mut g = std::mem::take(&mut self.next_grad);
         u.grad(x, nc, &mut g);
         for (b, q) in self.heat.iter_mut().enumerate() {
             let (xs, ps) = (
@@ -194,18 +201,19 @@ impl<T: Real> Energetics<T> {
             *q += dq;
         }
         self.prev_x.copy_from_slice(x);
-        self.prev_grad = g;
+        self.next_grad = std::mem::replace(&mut self.prev_grad, g);
     }
 
     /// A protocol change from `from` to `to` at the current state: adds
     /// `U_to(x) − U_from(x)` to each sample's work.
     pub fn switch(&mut self, from: &Potential<'_, T>, to: &Potential<'_, T>) {
-        let n = self.heat.len();
-        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
-        from.values(&self.prev_x, &mut a);
-        to.values(&self.prev_x, &mut b);
-        for ((w, a), b) in self.work.iter_mut().zip(&a).zip(&b) {
-            *w += b - a;
+        from.values(&self.prev_x, &mut self.vals);
+        for (w, a) in self.work.iter_mut().zip(&self.vals) {
+            *w -= a;
+        }
+        to.values(&self.prev_x, &mut self.vals);
+        for (w, b) in self.work.iter_mut().zip(&self.vals) {
+            *w += b;
         }
         to.grad(&self.prev_x, self.nc, &mut self.prev_grad);
     }

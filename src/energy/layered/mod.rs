@@ -649,10 +649,15 @@ impl<T: Real> FastPaths<T> for Layered<T> {
                 );
             });
         }
-        let wa: Vec<T> = w.iter().map(|&v| ca * v).collect();
-        let wb: Vec<T> = w.iter().map(|&v| cb * v).collect();
-        self.readout(xa, &wa, first, out);
-        self.readout(xb, &wb, first, out);
+        T::with_scratch(2 * n, |buf| {
+            let (wa, wb) = buf.split_at_mut(n);
+            for ((a, b), &v) in wa.iter_mut().zip(wb.iter_mut()).zip(w) {
+                *a = ca * v;
+                *b = cb * v;
+            }
+            self.readout(xa, wa, first, out);
+            self.readout(xb, wb, first, out);
+        });
     }
 }
 
