@@ -70,18 +70,29 @@ pub struct Cost {
 fn lambda_star<T: Real>(ctx: &Ctx<'_, T>, energy: &Bilinear<T>) -> anyhow::Result<f64> {
     let p = ctx.batch(stream::E1, 0);
     let x = ctx.equilibrium(energy, &p)?;
+    lambda_star_at(energy, &x, ctx.nc, usize::MAX)
+}
+
+/// Mean over the first `max_samples` samples of `x` (states at an equilibrium) of the
+/// smallest eigenvalue of the free Hessian: the slowest relaxation rate `λ⋆` there.
+pub fn lambda_star_at<T: Real>(
+    energy: &Bilinear<T>,
+    x: &[T],
+    nc: usize,
+    max_samples: usize,
+) -> anyhow::Result<f64> {
     let d = energy.dim();
-    let n = x.len() / d;
+    let n = (x.len() / d).min(max_samples);
     let mut s = 0.0;
     for b in 0..n {
-        let h = energy.hessian_free(&x[b * d..(b + 1) * d], ctx.nc);
+        let h = energy.hessian_free(&x[b * d..(b + 1) * d], nc);
         let hf = Mat::<f64>::from_fn(h.nrows(), h.ncols(), |i, j| h[(i, j)].f64());
         let ev = hf
             .self_adjoint_eigenvalues(Side::Lower)
             .map_err(|e| anyhow::anyhow!("eigenvalues of the free Hessian: {e:?}"))?;
         s += ev[0];
     }
-    Ok(s / n as f64)
+    Ok(s / n.max(1) as f64)
 }
 
 fn point<T: Real>(ctx: &Ctx<'_, T>, energy: &Bilinear<T>, n_mac: f64) -> anyhow::Result<CostPoint> {

@@ -77,6 +77,10 @@ pub struct EvalPoint {
     pub equilibrium_grad_norm: f64,
     /// `‖g_BPTT − g_implicit‖`: the bias of the K-step budget itself.
     pub budget_bias_norm: f64,
+    /// The slowest relaxation rate `λ⋆` at the validation equilibrium (mean smallest free-
+    /// Hessian eigenvalue over its first 16 samples): `K·dt·λ⋆` says how far the budget
+    /// relaxes the current network.
+    pub lambda_star: f64,
 }
 
 /// One training run.
@@ -241,11 +245,12 @@ struct Losses {
     equilibrium: f64,
     finite: f64,
     implicit: Vec<f64>,
+    lambda_star: f64,
 }
 
-fn evaluate<T: Real, E: Energy<T>>(
+fn evaluate<T: Real>(
     ctx: &Ctx<'_, T>,
-    energy: &E,
+    energy: &crate::energy::bilinear::Bilinear<T>,
     valid: &super::ctx::Prepared<T>,
 ) -> anyhow::Result<Losses> {
     let d = energy.dim();
@@ -270,6 +275,7 @@ fn evaluate<T: Real, E: Energy<T>>(
         equilibrium: mean_cost(&valid.cost, &xeq, d),
         finite: mean_cost(&valid.cost, &xk, d),
         implicit,
+        lambda_star: super::cost::lambda_star_at(energy, &xeq, ctx.nc, 16)?,
     })
 }
 
@@ -333,6 +339,7 @@ fn train_run<T: Real>(ctx: &Ctx<'_, T>, kind: RuleKind) -> Run {
                 estimator_error_norm: dist(&g, &gb),
                 equilibrium_grad_norm: norm(&l.implicit),
                 budget_bias_norm: dist(&gb, &l.implicit),
+                lambda_star: l.lambda_star,
             });
         }
         if step == tc.steps {

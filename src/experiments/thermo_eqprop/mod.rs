@@ -121,6 +121,8 @@ fn summarize(
         } else {
             tail_mean(&ratio)
         },
+        lambda_star_start: first(|e| e.lambda_star).unwrap_or(f64::NAN),
+        lambda_star_end: sym.evals.last().map_or(f64::NAN, |e| e.lambda_star),
         runs: r3.runs.clone(),
     };
     let bv = r3.bias_variance.clone();

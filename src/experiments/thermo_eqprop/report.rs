@@ -272,6 +272,17 @@ fn explanations(s: &Summary) -> Table {
         ));
         t.push(row(
             "",
+            "λ⋆ at the validation equilibrium, K·dt·λ⋆, start → end",
+            format!(
+                "{} → {} (K·dt·λ⋆ {} → {})",
+                fmt_num(a.lambda_star),
+                fmt_num(b.lambda_star),
+                fmt_num(a.lambda_star * s.setup.k_dt),
+                fmt_num(b.lambda_star * s.setup.k_dt)
+            ),
+        ));
+        t.push(row(
+            "",
             "budget bias ‖g_BPTT − g_implicit‖ start → end",
             format!(
                 "{} → {}",

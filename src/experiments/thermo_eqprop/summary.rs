@@ -64,6 +64,10 @@ pub struct TrainSummary {
     pub error_ratio_start: f64,
     /// The same over the last fifth of the evaluations.
     pub error_ratio_end: f64,
+    /// `λ⋆` at the validation equilibrium, symmetric run, first evaluation.
+    pub lambda_star_start: f64,
+    /// The same at the last evaluation.
+    pub lambda_star_end: f64,
     /// The runs.
     pub runs: Vec<Run>,
 }
