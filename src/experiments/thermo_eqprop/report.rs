@@ -19,7 +19,7 @@ fn last_of<'a>(s: &'a Summary, method: &str) -> Option<&'a super::e3::EvalPoint>
 }
 
 /// The paper's figures beside the measured ones.
-fn headline(s: &Summary, cfg: &ThermoConfig) -> Table {
+fn headline(s: &Summary) -> Table {
     let mut t = Table::new(
         format!(
             "thermo-eqprop: D={} k={} L={} K={} dt={} k_BT={} ({:.1} s)",
@@ -148,7 +148,6 @@ fn headline(s: &Summary, cfg: &ThermoConfig) -> Table {
             fmt_num(s.cost.advantage),
         ),
     ];
-    let _ = cfg;
     for r in rows {
         t.push(r);
     }
@@ -320,7 +319,7 @@ fn explanations(s: &Summary) -> Table {
 
 /// Prints every table of the run.
 pub fn report(s: &Summary, cfg: &ThermoConfig, console: &Console) {
-    console.result(headline(s, cfg).to_string());
+    console.result(headline(s).to_string());
     console.result(cost_table(s, cfg).to_string());
     let c = &s.cost;
     console.result(format!(
