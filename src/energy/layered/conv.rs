@@ -84,29 +84,53 @@ struct Group<'a, T> {
     order: &'a mut [u32],
 }
 
-/// Lanes of one column block of the max-pool feedback, summed in registers.
-const LANES: usize = 32;
+/// Lanes of one column block of the max-pool feedback, summed in registers: 64 f32 lanes
+/// are eight 8-lane (or four 16-lane) accumulators, enough independent FMA chains to hide
+/// the FMA latency (a 32-lane block left the loop latency-bound at half the FMA rate).
+const LANES: usize = 64;
 
-/// `dst = Σ_i vals_i · W_{chans_i}[k0..k0 + dst.len()]` over rows of `W` (row length `kk`),
-/// summed in registers and written once (zero for no channel). `dst` holds at most
-/// [`LANES`] entries; a full block is unrolled.
+/// `dst = Σ_i vals_i · W_{chans_i}[k0..k0 + L]` over rows of `W` (row length `kk`), summed
+/// in `L` register lanes and written once (zero for no channel).
+#[inline(always)]
+fn combine_block<T: Real, const L: usize>(
+    w: &[T],
+    kk: usize,
+    k0: usize,
+    chans: &[u32],
+    vals: &[T],
+    dst: &mut [T; L],
+) {
+    let mut acc = [T::zero(); L];
+    for (&c, &v) in chans.iter().zip(vals) {
+        let wr: &[T; L] = w[c as usize * kk + k0..][..L].try_into().unwrap();
+        for j in 0..L {
+            acc[j] = v.mul_add(wr[j], acc[j]);
+        }
+    }
+    *dst = acc;
+}
+
+/// `dst = Σ_i vals_i · W_{chans_i}[k0..k0 + dst.len()]` over rows of `W` (row length `kk`):
+/// full [`LANES`] blocks, then a half block, then one lane at a time. Every lane sums the
+/// channels in the same order, so the block sizes do not change the bits.
 #[inline(always)]
 fn combine<T: Real>(w: &[T], kk: usize, k0: usize, chans: &[u32], vals: &[T], dst: &mut [T]) {
-    if let Ok(dst) = <&mut [T; LANES]>::try_from(&mut *dst) {
-        let mut acc = [T::zero(); LANES];
-        for (&c, &v) in chans.iter().zip(vals) {
-            let wr: &[T; LANES] = w[c as usize * kk + k0..][..LANES].try_into().unwrap();
-            for j in 0..LANES {
-                acc[j] = v.mul_add(wr[j], acc[j]);
-            }
-        }
-        *dst = acc;
-        return;
+    let mut k = 0;
+    while dst.len() - k >= LANES {
+        let d: &mut [T; LANES] = (&mut dst[k..k + LANES]).try_into().unwrap();
+        combine_block(w, kk, k0 + k, chans, vals, d);
+        k += LANES;
     }
-    for (k, d) in dst.iter_mut().enumerate() {
+    const HALF: usize = LANES / 2;
+    if dst.len() - k >= HALF {
+        let d: &mut [T; HALF] = (&mut dst[k..k + HALF]).try_into().unwrap();
+        combine_block(w, kk, k0 + k, chans, vals, d);
+        k += HALF;
+    }
+    for (i, d) in dst[k..].iter_mut().enumerate() {
         let mut a = T::zero();
         for (&c, &v) in chans.iter().zip(vals) {
-            a = v.mul_add(w[c as usize * kk + k0 + k], a);
+            a = v.mul_add(w[c as usize * kk + k0 + k + i], a);
         }
         *d = a;
     }
@@ -536,11 +560,59 @@ impl ConvPool {
         }
     }
 
+    /// Counting sort of pooled unit `u`'s channels by the window offset of their argmax:
+    /// the channels into `order[u·O..]`, their states into `vals[u·O..]`, and the start of
+    /// each offset's run (relative to `u·O`) into `starts` (`q² + 1` entries). Channels whose
+    /// state is exactly zero (hard-sigmoid units at their lower bound) send nothing and are
+    /// left out.
+    fn route_unit<T: Real>(
+        &self,
+        args: &[u32],
+        y: &[T],
+        u: usize,
+        order: &mut [u32],
+        vals: &mut [T],
+        starts: &mut [u32],
+    ) {
+        let (nu, o, q) = (self.pooled(), self.spec.channels, self.spec.pool);
+        let q2 = q * q;
+        let base = self.window_pos(u, 0, 0);
+        let offset = |c: usize| {
+            let p = args[c * nu + u] as usize - base;
+            (p / self.wo) * q + p % self.wo
+        };
+        starts.fill(0);
+        for c in 0..o {
+            if y[c * nu + u] != T::zero() {
+                starts[offset(c) + 1] += 1;
+            }
+        }
+        for t in 0..q2 {
+            starts[t + 1] += starts[t];
+        }
+        let mut fill = [0u32; 64];
+        assert!(q2 <= fill.len(), "pooling windows up to 8×8");
+        fill[..q2].copy_from_slice(&starts[..q2]);
+        let (order, vals) = (
+            &mut order[u * o..(u + 1) * o],
+            &mut vals[u * o..(u + 1) * o],
+        );
+        for c in 0..o {
+            let v = y[c * nu + u];
+            if v != T::zero() {
+                let t = offset(c);
+                order[fill[t] as usize] = c as u32;
+                vals[fill[t] as usize] = v;
+                fill[t] += 1;
+            }
+        }
+    }
+
     /// `out += alpha · J(at)ᵀ y` for one sample whose pooling pattern is `args`: the unpool
     /// through `W` into `dcols` (`K × P`), then col2im. Under max-pooling each output
     /// position `p` receives the states of the channels whose window argmax is `p`, so its
     /// column `Σ_{c → p} y_c W_c` is summed in registers ([`combine`]) and written once;
-    /// `order` (`O` entries) and `vals` (`O` scalars) are scratch.
+    /// `order` (`O · U + U · (q² + 1)` entries) and `vals` (`O · U` scalars) are scratch.
     fn feedback<T: Real>(
         &self,
         w: &[T],
@@ -564,44 +636,21 @@ impl ConvPool {
             return;
         }
         let q2 = q * q;
-        let mut starts = [0usize; 65];
-        assert!(q2 < starts.len(), "pooling windows up to 8×8");
+        let (order, starts) = order.split_at_mut(o * nu);
         for u in 0..nu {
-            // Counting sort of the channels by the window offset of their argmax. Channels
-            // whose state is exactly zero (hard-sigmoid units at their lower bound) send
-            // nothing and are left out.
-            let base = self.window_pos(u, 0, 0);
-            let offset = |c: usize| {
-                let p = args[c * nu + u] as usize - base;
-                (p / self.wo) * q + p % self.wo
-            };
-            starts[..=q2].fill(0);
-            for c in 0..o {
-                if y[c * nu + u] != T::zero() {
-                    starts[offset(c) + 1] += 1;
-                }
-            }
-            for t in 0..q2 {
-                starts[t + 1] += starts[t];
-            }
-            let mut fill = starts;
-            for c in 0..o {
-                let v = y[c * nu + u];
-                if v != T::zero() {
-                    let t = offset(c);
-                    order[fill[t]] = c as u32;
-                    vals[fill[t]] = v;
-                    fill[t] += 1;
-                }
-            }
-            for t in 0..q2 {
-                let p = self.window_pos(u, t / q, t % q);
-                let r = starts[t]..starts[t + 1];
-                let (ch, vs) = (&order[r.clone()], &vals[r]);
-                let dst = &mut dcols[p * kk..(p + 1) * kk];
-                for k0 in (0..kk).step_by(LANES) {
-                    let nk = LANES.min(kk - k0);
-                    combine(w, kk, k0, ch, vs, &mut dst[k0..k0 + nk]);
+            self.route_unit(args, y, u, order, vals, &mut starts[u * (q2 + 1)..][..=q2]);
+        }
+        // Column blocks of `W` outermost: one block of every row (`O · LANES` scalars) stays
+        // in L1 while every position of the sample sums its routed channels from it.
+        for k0 in (0..kk).step_by(LANES) {
+            let nk = LANES.min(kk - k0);
+            for u in 0..nu {
+                let st = &starts[u * (q2 + 1)..][..=q2];
+                for t in 0..q2 {
+                    let p = self.window_pos(u, t / q, t % q);
+                    let r = u * o + st[t] as usize..u * o + st[t + 1] as usize;
+                    let dst = &mut dcols[p * kk + k0..][..nk];
+                    combine(w, kk, k0, &order[r.clone()], &vals[r], dst);
                 }
             }
         }
@@ -645,12 +694,14 @@ impl ConvPool {
     fn in_groups<T: Real>(&self, n: usize, mut f: impl FnMut(usize, usize, &mut Group<'_, T>)) {
         let (lc, ly, ld) = self.scratch_len();
         let (per, o) = (self.per_product(), self.spec.channels);
-        T::with_scratch(lc + ly + ld + o, |buf| {
+        let nu = self.pooled();
+        let q2 = self.spec.pool * self.spec.pool;
+        T::with_scratch(lc + ly + ld + o * nu, |buf| {
             let (cols, rest) = buf.split_at_mut(lc);
             let (y, rest) = rest.split_at_mut(ly);
             let (dcols, vals) = rest.split_at_mut(ld);
-            with_args(per * o * self.pooled() + o, |ints| {
-                let (args, order) = ints.split_at_mut(per * o * self.pooled());
+            with_args(per * o * nu + o * nu + nu * (q2 + 1), |ints| {
+                let (args, order) = ints.split_at_mut(per * o * nu);
                 let mut g = Group {
                     cols,
                     y,
