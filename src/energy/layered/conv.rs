@@ -76,11 +76,12 @@ struct Group<'a, T> {
     y: &'a mut [T],
     /// One sample's feedback columns (`K × P`).
     dcols: &'a mut [T],
-    /// Channel states sorted by window offset (`O`).
+    /// Channel states of every pooled unit, sorted by window offset (`O · U`).
     vals: &'a mut [T],
     /// Pooling argmax positions of the group (`nb · O · U`).
     args: &'a mut [u32],
-    /// Channels sorted by window offset (`O`).
+    /// Channels of every pooled unit sorted by window offset (`O · U`), then each unit's
+    /// offset starts (`U · (q² + 1)`).
     order: &'a mut [u32],
 }
 
