@@ -164,6 +164,31 @@ pub fn batch_state_framed<T: Real>(
     shift: usize,
     key: NoiseKey,
 ) -> (Vec<T>, Vec<T>) {
+    let mut x = vec![T::zero(); idx.len() * dim];
+    let mut y = vec![T::zero(); idx.len() * set.classes];
+    batch_state_into(set, idx, (dim, frame), (shift, key), &mut x, &mut y);
+    (x, y)
+}
+
+/// [`batch_state_framed`] into buffers of the batch's size (`x`: `idx.len() × dim`, `y`:
+/// `idx.len() × classes`), every entry written, so a training loop reuses one pair of
+/// buffers across batches. Samples are filled in parallel; each depends only on its image
+/// and its key, so the result does not depend on the thread count.
+pub fn batch_state_into<T: Real>(
+    set: &ImageSet,
+    idx: &[usize],
+    (dim, frame): (usize, Frame),
+    (shift, key): (usize, NoiseKey),
+    x: &mut [T],
+    y: &mut [T],
+) {
+    use rayon::prelude::*;
+    assert_eq!(x.len(), idx.len() * dim, "state buffer of the batch's size");
+    assert_eq!(
+        y.len(),
+        idx.len() * set.classes,
+        "target buffer of the batch's size"
+    );
     let (rows, cols) = (set.rows as isize, set.cols as isize);
     let (fr, fc) = (frame.rows as isize, frame.cols as isize);
     let (top, left) = ((fr - rows) / 2, (fc - cols) / 2);
@@ -171,16 +196,16 @@ pub fn batch_state_framed<T: Real>(
     let plain = shift == 0 && (fr, fc) == (rows, cols);
     // Pixel byte → value in [0, 1], once per batch instead of a division per pixel.
     let lut: Vec<T> = (0..256).map(|p| T::of(p as f64 / 255.0)).collect();
-    let mut x = vec![T::zero(); idx.len() * dim];
-    let mut y = vec![T::zero(); idx.len() * set.classes];
-    for (b, &i) in idx.iter().enumerate() {
-        let dst = &mut x[b * dim..b * dim + n_in];
+    let fill = |(xs, ys): (&mut [T], &mut [T]), i: usize| {
+        let (dst, rest) = xs.split_at_mut(n_in);
+        rest.fill(T::zero());
         let img = set.image(i);
         if plain {
             for (d, &p) in dst.iter_mut().zip(img) {
                 *d = lut[p as usize];
             }
         } else {
+            dst.fill(T::zero());
             let (dy, dx) = if shift == 0 {
                 (0, 0)
             } else {
@@ -209,9 +234,14 @@ pub fn batch_state_framed<T: Real>(
                 }
             }
         }
-        y[b * set.classes + set.labels[i] as usize] = T::one();
-    }
-    (x, y)
+        ys.fill(T::zero());
+        ys[set.labels[i] as usize] = T::one();
+    };
+    x.par_chunks_mut(dim)
+        .zip(y.par_chunks_mut(set.classes))
+        .zip(idx.par_iter())
+        .with_min_len(16)
+        .for_each(|(pair, &i)| fill(pair, i));
 }
 
 /// The network `cfg` describes, freshly initialised from its seed, for images of `image`
@@ -315,11 +345,32 @@ fn state_energies<T: Real>(
     scratch: &mut [T],
     energies: &mut Vec<f64>,
 ) {
+    use rayon::prelude::*;
     let (d, nc) = (net.dim(), net.n_clamped());
-    crate::energy::energy_free(net, x, nc, drive, scratch);
-    for (e, xs) in scratch.iter().zip(x.chunks_exact(d)) {
-        energies.push(e.f64() - crate::real::half_sq_norm_f64(&xs[..nc]));
+    let nf = d - nc;
+    if nc == 0 || drive.len() != scratch.len() * nf {
+        crate::energy::energy_free(net, x, nc, drive, scratch);
+        for (e, xs) in scratch.iter().zip(x.chunks_exact(d)) {
+            energies.push(e.f64() - crate::real::half_sq_norm_f64(&xs[..nc]));
+        }
+        return;
     }
+    let first = energies.len();
+    energies.resize(first + scratch.len(), 0.0);
+    // Chunks of a fixed number of samples (not one per thread), so the bits do not depend
+    // on the thread count.
+    const CHUNK: usize = 32;
+    scratch
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK * d))
+        .zip(drive.par_chunks(CHUNK * nf))
+        .zip(energies[first..].par_chunks_mut(CHUNK))
+        .for_each(|(((s, x), drive), out)| {
+            crate::energy::energy_free(net, x, nc, drive, s);
+            for ((o, e), xs) in out.iter_mut().zip(&*s).zip(x.chunks_exact(d)) {
+                *o = e.f64() - crate::real::half_sq_norm_f64(&xs[..nc]);
+            }
+        });
 }
 
 /// What one training epoch measured.
@@ -435,6 +486,14 @@ impl<T: Real> Trainer<T> {
         let mut wrong = 0usize;
         let mut energies = Vec::with_capacity(nb * bs);
         let mut e = vec![T::zero(); bs];
+        // One state and one target buffer for every batch of the epoch.
+        let mut x0 = vec![T::zero(); bs * d];
+        let mut cost = WeightedSquaredError {
+            start: out_start,
+            len: out_len,
+            target: vec![T::zero(); bs * set.classes],
+            weight: vec![T::one(); bs],
+        };
         for bi in 0..nb {
             if self
                 .stop
@@ -444,20 +503,14 @@ impl<T: Real> Trainer<T> {
                 return Err(StopRequested.into());
             }
             let idx = &order[bi * bs..(bi + 1) * bs];
-            let (x0, y) = batch_state_framed::<T>(
+            batch_state_into(
                 set,
                 idx,
-                d,
-                Frame::of(cfg, set),
-                cfg.data.shift,
-                self.key.child(4).child(epoch as u64),
+                (d, Frame::of(cfg, set)),
+                (cfg.data.shift, self.key.child(4).child(epoch as u64)),
+                &mut x0,
+                &mut cost.target,
             );
-            let cost = WeightedSquaredError {
-                start: out_start,
-                len: out_len,
-                target: y,
-                weight: vec![T::one(); bs],
-            };
             let step_key = self.key.child(2).child((epoch * nb + bi) as u64);
             let batch = Batch {
                 x0: &x0,

@@ -66,7 +66,7 @@ impl<T: Real> Stepper<T> {
     /// then the projection onto the substrate's feasible set ([`Energy::project_params`]),
     /// then the new parameters pushed into the energy.
     pub fn apply(&mut self, energy: &mut dyn Energy<T>, grad: &[f64]) -> anyhow::Result<()> {
-        if let Some(i) = grad.iter().position(|g| !g.is_finite()) {
+        if let Some(i) = crate::real::first_non_finite(grad) {
             bail!("non-finite gradient (parameter {i} of {})", grad.len());
         }
         self.opt

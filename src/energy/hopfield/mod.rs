@@ -123,13 +123,7 @@ impl<T: Real> Hopfield<T> {
 
     /// Rebuilds the packed copies of the thin-layer couplings from θ.
     fn repack(&mut self) {
-        self.packed.resize(self.sizes.len() - 1, vec![]);
-        for (l, p) in self.packed.iter_mut().enumerate() {
-            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
-            if r <= thin::MAX_THIN {
-                thin::pack(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c, p);
-            }
-        }
+        self.pack_thin();
         let (r, c) = (self.sizes[1], self.sizes[0]);
         sparse::transpose(
             &self.theta[self.w_off[0]..][..r * c],
@@ -137,6 +131,17 @@ impl<T: Real> Hopfield<T> {
             c,
             &mut self.input_t,
         );
+    }
+
+    /// The packed copies of the thin layers' weights ([`thin::pack`]).
+    fn pack_thin(&mut self) {
+        self.packed.resize(self.sizes.len() - 1, vec![]);
+        for (l, p) in self.packed.iter_mut().enumerate() {
+            let (r, c) = (self.sizes[l + 1], self.sizes[l]);
+            if r <= thin::MAX_THIN {
+                thin::pack(&self.theta[self.w_off[l]..self.w_off[l] + r * c], r, c, p);
+            }
+        }
     }
 
     fn w(&self, l: usize) -> MatRef<'_, T> {
@@ -307,8 +312,19 @@ impl<T: Real> Energy<T> for Hopfield<T> {
             theta,
             self.theta.len(),
         )?;
-        self.theta.copy_from_slice(theta);
-        self.repack();
+        // W₀ is copied in the pass that transposes it for the sparse drive; the rest here.
+        let (r, c) = (self.sizes[1], self.sizes[0]);
+        let w0 = self.w_off[0]..self.w_off[0] + r * c;
+        self.theta[..w0.start].copy_from_slice(&theta[..w0.start]);
+        self.theta[w0.end..].copy_from_slice(&theta[w0.end..]);
+        sparse::transpose_copy(
+            &theta[w0.clone()],
+            r,
+            c,
+            &mut self.input_t,
+            Some(&mut self.theta[w0]),
+        );
+        self.pack_thin();
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 pub const MAX_DENSITY: f64 = 0.4;
 
 /// Pixels per tile of the readout: the tile's sums stay in L1 until written.
-const TILE: usize = 16;
+const TILE: usize = 64;
 
 /// Index scratch of one thread: the nonzeros of a batch by sample (CSR) and, for the
 /// readout, by pixel (CSC) with their values.
@@ -137,38 +137,126 @@ fn sparse_enough(nnz: usize, total: usize) -> bool {
 /// `r`, so one block's rows lie contiguously in memory. `B` columns are 256 bytes, the sums
 /// one sample keeps in 8 AVX2 registers. `w` is `W₀` (`r × c` row-major).
 pub fn transpose<T: Real>(w: &[T], r: usize, c: usize, wt: &mut Vec<T>) {
+    transpose_copy(w, r, c, wt, None);
+}
+
+/// [`transpose`], also copying `w` into `copy` (of the same length) in the same pass, so a
+/// parameter write reads `W₀` once.
+pub fn transpose_copy<T: Real>(
+    w: &[T],
+    r: usize,
+    c: usize,
+    wt: &mut Vec<T>,
+    copy: Option<&mut [T]>,
+) {
     if std::mem::size_of::<T>() == 4 {
-        transpose_b::<T, 64>(w, r, c, wt);
+        transpose_b::<T, 64>(w, r, c, wt, copy);
     } else {
-        transpose_b::<T, 32>(w, r, c, wt);
+        transpose_b::<T, 32>(w, r, c, wt, copy);
     }
 }
 
-fn transpose_b<T: Real, const B: usize>(w: &[T], r: usize, c: usize, wt: &mut Vec<T>) {
+fn transpose_b<T: Real, const B: usize>(
+    w: &[T],
+    r: usize,
+    c: usize,
+    wt: &mut Vec<T>,
+    copy: Option<&mut [T]>,
+) {
     wt.resize(r.div_ceil(B) * c * B, T::zero());
-    wt.par_chunks_mut(c * B)
-        .enumerate()
-        .for_each(|(jb, blk)| transpose_block::<T, B>(w, r, c, jb * B, blk));
+    let blocks = wt.par_chunks_mut(c * B).enumerate();
+    match copy {
+        Some(copy) => {
+            assert_eq!(copy.len(), w.len(), "a copy of W₀'s size");
+            blocks
+                .zip(copy.par_chunks_mut(c * B))
+                .for_each(|((jb, blk), cp)| transpose_block::<T, B>(w, r, c, jb * B, blk, cp))
+        }
+        None => blocks.for_each(|(jb, blk)| transpose_block::<T, B>(w, r, c, jb * B, blk, &mut [])),
+    }
 }
 
-/// Block `j0..j0 + B` of the packed `W₀ᵀ` (`blk`, `c × B`), through tiles of 16 pixels so
-/// that both sides move in whole cache lines.
+/// Block `j0..j0 + B` of the packed `W₀ᵀ` (`blk`, `c × B`), through square tiles of
+/// [`T_TILE`] rows and pixels: [`T_TILE`] rows of `W₀` at a time are read left to right (few
+/// enough streams for the hardware prefetcher; all `B` rows at once left it waiting on
+/// memory), the block itself staying in L2. Rows `j0..` of `W₀` are also copied to `copy`
+/// unless it is empty.
 #[inline(never)]
-fn transpose_block<T: Real, const B: usize>(w: &[T], r: usize, c: usize, j0: usize, blk: &mut [T]) {
-    const S: usize = 16;
+fn transpose_block<T: Real, const B: usize>(
+    w: &[T],
+    r: usize,
+    c: usize,
+    j0: usize,
+    blk: &mut [T],
+    copy: &mut [T],
+) {
     let tj = B.min(r - j0);
-    let mut tile = [[T::zero(); S]; B];
-    for i0 in (0..c).step_by(S) {
-        let ti = S.min(c - i0);
-        for (k, t) in tile[..tj].iter_mut().enumerate() {
-            t[..ti].copy_from_slice(&w[(j0 + k) * c + i0..][..ti]);
+    let mut tile = [[T::zero(); T_TILE]; T_TILE];
+    let full = c - c % T_TILE;
+    for k0 in (0..B).step_by(T_TILE) {
+        let mut job = TileJob {
+            w,
+            c,
+            j0,
+            k0,
+            tk: T_TILE.min(tj.saturating_sub(k0)),
+            blk: &mut *blk,
+            copy: &mut *copy,
+        };
+        // Whole tiles with the width known at compile time (one `memcpy` call per tile row
+        // otherwise), then the partial one.
+        for i0 in (0..full).step_by(T_TILE) {
+            job.tile::<B>(&mut tile, i0, T_TILE);
+        }
+        if full < c {
+            job.tile::<B>(&mut tile, full, c - full);
+        }
+    }
+}
+
+/// Rows and pixels per tile of [`transpose_block`].
+const T_TILE: usize = 16;
+
+/// The operands of [`transpose_block`]: rows `j0 + k0..j0 + k0 + tk` of `W₀`.
+struct TileJob<'a, T> {
+    w: &'a [T],
+    c: usize,
+    j0: usize,
+    k0: usize,
+    tk: usize,
+    blk: &'a mut [T],
+    copy: &'a mut [T],
+}
+
+impl<T: Real> TileJob<'_, T> {
+    /// Pixels `i0..i0 + ti` (`ti ≤ T_TILE`) through `tile`; lanes past the last row of `W₀`
+    /// are zero.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // `di` is the column of a transpose
+    fn tile<const B: usize>(&mut self, tile: &mut [[T; T_TILE]; T_TILE], i0: usize, ti: usize) {
+        let (c, tk, k0) = (self.c, self.tk, self.k0);
+        for (k, t) in tile[..tk].iter_mut().enumerate() {
+            let row = (k0 + k) * c + i0;
+            let src = &self.w[self.j0 * c + row..][..ti];
+            t[..ti].copy_from_slice(src);
+            if !self.copy.is_empty() {
+                self.copy[row..][..ti].copy_from_slice(src);
+            }
         }
         for di in 0..ti {
-            let dst = &mut blk[(i0 + di) * B..][..B];
-            for (k, o) in dst[..tj].iter_mut().enumerate() {
-                *o = tile[k][di];
+            let dst: &mut [T; T_TILE] = (&mut self.blk[(i0 + di) * B + k0..][..T_TILE])
+                .try_into()
+                .expect("a tile row");
+            if tk == T_TILE {
+                // The common case, with the row count known at compile time.
+                for (k, o) in dst.iter_mut().enumerate() {
+                    *o = tile[k][di];
+                }
+            } else {
+                for (k, o) in dst.iter_mut().enumerate() {
+                    *o = if k < tk { tile[k][di] } else { T::zero() };
+                }
             }
-            dst[tj..].fill(T::zero());
         }
     }
 }
@@ -226,29 +314,109 @@ struct Rows<'a, T> {
 impl<T: Real> Rows<'_, T> {
     /// Column blocks of `B` outer, samples inner: one block of `W₀ᵀ` (`c × B`, contiguous)
     /// stays in cache across the samples, and each sample's `B` sums stay in registers.
-    #[inline(never)]
+    /// Where the CPU has AVX-512F the kernel runs in 16-lane code and sums two samples at a
+    /// time ([`sum2`]); else in the build's 8 lanes, one sample at a time. Each lane sums the
+    /// same products in the same order either way (FMA), so the bits do not depend on the CPU.
     fn run<const B: usize>(&self, alpha: T, out: &mut [T], stride: usize) {
-        let r = self.r;
+        #[cfg(target_arch = "x86_64")]
+        if super::thin::wide_lanes() {
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            return unsafe { self.kernel_avx512::<B>(alpha, out, stride) };
+        }
+        self.kernel::<B, false>(alpha, out, stride)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn kernel_avx512<const B: usize>(&self, alpha: T, out: &mut [T], stride: usize) {
+        self.kernel::<B, true>(alpha, out, stride)
+    }
+
+    #[inline(always)]
+    fn kernel<const B: usize, const PAIRS: bool>(&self, alpha: T, out: &mut [T], stride: usize) {
+        let (r, d, n) = (self.r, self.d, self.x.len() / self.d);
         for (jb, blk) in self.wt.chunks_exact(self.c * B).enumerate() {
             let j0 = jb * B;
             let w = B.min(r - j0);
-            for (b, xs) in self.x.chunks_exact(self.d).enumerate() {
-                let nz = self.nz.row(b);
-                let mut acc = [T::zero(); B];
-                for &i in nz {
-                    let v = xs[i as usize];
-                    let row = &blk[i as usize * B..][..B];
-                    for k in 0..B {
-                        acc[k] += v * row[k];
-                    }
-                }
+            let terms = |b: usize| {
+                let (nz, xs) = (self.nz.row(b), &self.x[b * d..]);
+                (nz.len(), move |t: usize| {
+                    let i = nz[t] as usize;
+                    (xs[i], &blk[i * B..][..B])
+                })
+            };
+            let mut put = |b: usize, acc: &[T; B]| {
                 let o = &mut out[b * stride + j0..][..w];
-                for (o, &a) in o.iter_mut().zip(&acc) {
+                for (o, &a) in o.iter_mut().zip(acc) {
                     *o += alpha * a;
+                }
+            };
+            let mut b = 0;
+            while b < n {
+                if PAIRS && b + 1 < n {
+                    let (sa, sb) = sum2::<T, B>(terms(b), terms(b + 1));
+                    put(b, &sa);
+                    put(b + 1, &sb);
+                    b += 2;
+                } else {
+                    put(b, &sum1::<T, B>(terms(b)));
+                    b += 1;
                 }
             }
         }
     }
+}
+
+/// `Σ_t v(t) · row(t)` over `t < n` for `(n, f)` with `f(t) = (v(t), row(t))`, `row(t)` of
+/// `B` lanes, in the order of `t`.
+#[inline(always)]
+fn sum1<'a, T: Real + 'a, const B: usize>(
+    (n, f): (usize, impl Fn(usize) -> (T, &'a [T])),
+) -> [T; B] {
+    let mut acc = [T::zero(); B];
+    for t in 0..n {
+        let (v, row) = f(t);
+        let row = &row[..B];
+        for k in 0..B {
+            acc[k] = v.mul_add(row[k], acc[k]);
+        }
+    }
+    acc
+}
+
+/// Two [`sum1`]s interleaved, so that each lane carries two independent FMA chains (one
+/// chain of four 16-lane registers leaves the kernel waiting on the FMA latency). Each sum
+/// runs in its own order, so the results are the same bits as two [`sum1`]s.
+#[inline(always)]
+fn sum2<'a, T: Real + 'a, const B: usize>(
+    (na, fa): (usize, impl Fn(usize) -> (T, &'a [T])),
+    (nb, fb): (usize, impl Fn(usize) -> (T, &'a [T])),
+) -> ([T; B], [T; B]) {
+    let (mut acc_a, mut acc_b) = ([T::zero(); B], [T::zero(); B]);
+    let m = na.min(nb);
+    for t in 0..m {
+        let ((va, ra), (vb, rb)) = (fa(t), fb(t));
+        let (ra, rb) = (&ra[..B], &rb[..B]);
+        for k in 0..B {
+            acc_a[k] = va.mul_add(ra[k], acc_a[k]);
+            acc_b[k] = vb.mul_add(rb[k], acc_b[k]);
+        }
+    }
+    for t in m..na {
+        let (v, row) = fa(t);
+        let row = &row[..B];
+        for k in 0..B {
+            acc_a[k] = v.mul_add(row[k], acc_a[k]);
+        }
+    }
+    for t in m..nb {
+        let (v, row) = fb(t);
+        let row = &row[..B];
+        for k in 0..B {
+            acc_b[k] = v.mul_add(row[k], acc_b[k]);
+        }
+    }
+    (acc_a, acc_b)
 }
 
 /// `g[j·c + i] += α Σ_b u[b·r + j] x_bi` for `j < r`, `i < c` (`g` is `r × c` row-major, the
@@ -303,51 +471,73 @@ struct Cols<'a, T> {
 impl<T: Real> Cols<'_, T> {
     /// Row blocks of `B` (one parallel task each), pixel tiles of [`TILE`] within: a tile's
     /// `TILE × B` sums are built in registers pixel by pixel, then added to `g` row by row.
+    /// Where the CPU has AVX-512F the tiles run in 16-lane code and sum two pixels at a time
+    /// ([`sum2`]), else in the build's 8 lanes one pixel at a time: the same bits either way.
     fn run<const B: usize>(&self, alpha: T, g: &mut [T]) {
         let c = self.c;
         g.par_chunks_mut(B * c)
             .enumerate()
-            .for_each(|(jb, gb)| self.rows::<B>(alpha, jb * B, gb));
+            .for_each(|(jb, gb)| self.rows_dispatch::<B>(alpha, jb * B, gb));
+    }
+
+    fn rows_dispatch<const B: usize>(&self, alpha: T, j0: usize, gb: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::thin::wide_lanes() {
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            return unsafe { self.rows_avx512::<B>(alpha, j0, gb) };
+        }
+        self.rows::<B, false>(alpha, j0, gb)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn rows_avx512<const B: usize>(&self, alpha: T, j0: usize, gb: &mut [T]) {
+        self.rows::<B, true>(alpha, j0, gb)
     }
 
     /// Rows `j0..` of `g` (`gb`, whole rows of `c`).
-    #[inline(never)]
-    fn rows<const B: usize>(&self, alpha: T, j0: usize, gb: &mut [T]) {
+    #[inline(always)]
+    fn rows<const B: usize, const PAIRS: bool>(&self, alpha: T, j0: usize, gb: &mut [T]) {
         let (c, r) = (self.c, self.r);
-        {
-            let w = gb.len() / c;
-            let mut tile = [[T::zero(); B]; TILE];
-            for i0 in (0..c).step_by(TILE) {
-                let ti = TILE.min(c - i0);
-                for (t, out) in tile[..ti].iter_mut().enumerate() {
-                    let i = i0 + t;
-                    // The sums live in registers (a local array), not in the tile.
+        let w = gb.len() / c;
+        // The samples of pixel `i` as `sum1` terms (whole blocks only).
+        let terms = |i: usize| {
+            let (list, val) = (self.nz.row(i), &self.val[self.nz.range(i)]);
+            (list.len(), move |t: usize| {
+                (T::of(val[t]), &self.u[list[t] as usize * r + j0..][..B])
+            })
+        };
+        let mut tile = [[T::zero(); B]; TILE];
+        for i0 in (0..c).step_by(TILE) {
+            let ti = TILE.min(c - i0);
+            let mut t = 0;
+            while t < ti {
+                let i = i0 + t;
+                if w < B {
+                    // A partial block: the sums of its `w` rows, one pixel at a time.
                     let mut acc = [T::zero(); B];
                     let list = self.nz.row(i).iter().zip(&self.val[self.nz.range(i)]);
-                    if w == B {
-                        for (&b, &v) in list {
-                            let v = T::of(v);
-                            let row = &self.u[b as usize * r + j0..][..B];
-                            for k in 0..B {
-                                acc[k] += v * row[k];
-                            }
-                        }
-                    } else {
-                        for (&b, &v) in list {
-                            let v = T::of(v);
-                            let row = &self.u[b as usize * r + j0..][..w];
-                            for (a, &uv) in acc.iter_mut().zip(row) {
-                                *a += v * uv;
-                            }
+                    for (&b, &v) in list {
+                        let v = T::of(v);
+                        let row = &self.u[b as usize * r + j0..][..w];
+                        for (a, &uv) in acc.iter_mut().zip(row) {
+                            *a = v.mul_add(uv, *a);
                         }
                     }
-                    *out = acc;
+                    tile[t] = acc;
+                    t += 1;
+                } else if PAIRS && t + 1 < ti {
+                    (tile[t], tile[t + 1]) = sum2::<T, B>(terms(i), terms(i + 1));
+                    t += 2;
+                } else {
+                    tile[t] = sum1::<T, B>(terms(i));
+                    t += 1;
                 }
-                for k in 0..w {
-                    let o = &mut gb[k * c + i0..][..ti];
-                    for (o, acc) in o.iter_mut().zip(&tile[..ti]) {
-                        *o += alpha * acc[k];
-                    }
+            }
+            for k in 0..w {
+                let o = &mut gb[k * c + i0..][..ti];
+                for (o, acc) in o.iter_mut().zip(&tile[..ti]) {
+                    *o += alpha * acc[k];
                 }
             }
         }
@@ -407,6 +597,66 @@ mod tests {
                 assert!((g[j * c + i] - (1.0 - 0.5 * e)).abs() < 1e-12);
             }
         }
+    }
+
+    /// Summing two samples (drive) or two pixels (readout) at a time, as the AVX-512 path
+    /// does, gives the same bits as one at a time, as the AVX2 path does.
+    #[test]
+    fn paired_sums_are_the_same_bits_as_single_ones() {
+        let (n, c, r, d) = (7, 53, 150, 53 + 150);
+        let x: Vec<f32> = sparse_inputs(n, d, c).iter().map(|&v| v as f32).collect();
+        let w: Vec<f32> = dense(r, c, 1).iter().map(|&v| v as f32).collect();
+        let mut wt = vec![];
+        transpose(&w, r, c, &mut wt);
+        with_index(|ix| {
+            ix.by_sample(&x, d, c);
+            ix.by_pixel(&x, d, c);
+            let nz = Nonzeros {
+                idx: &ix.idx,
+                start: &ix.start,
+            };
+            let rows = Rows {
+                x: &x,
+                d,
+                c,
+                wt: &wt,
+                r,
+                nz,
+            };
+            let (mut one, mut two) = (vec![0.25f32; n * r], vec![0.25f32; n * r]);
+            rows.kernel::<64, false>(-1.5, &mut one, r);
+            rows.kernel::<64, true>(-1.5, &mut two, r);
+            assert!(
+                one.iter()
+                    .zip(&two)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
+            let u: Vec<f32> = dense(n, r, 2).iter().map(|&v| v as f32).collect();
+            let cols = Cols {
+                val: &ix.col_val,
+                c,
+                u: &u,
+                r,
+                nz: Nonzeros {
+                    idx: &ix.col_idx,
+                    start: &ix.col_start,
+                },
+            };
+            let (mut one, mut two) = (vec![0.5f32; r * c], vec![0.5f32; r * c]);
+            for (jb, (a, b)) in one
+                .chunks_mut(64 * c)
+                .zip(two.chunks_mut(64 * c))
+                .enumerate()
+            {
+                cols.rows::<64, false>(-0.5, jb * 64, a);
+                cols.rows::<64, true>(-0.5, jb * 64, b);
+            }
+            assert!(
+                one.iter()
+                    .zip(&two)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
+        });
     }
 
     #[test]
